@@ -1,0 +1,1 @@
+"""Server-rendered pages for runs, screenshot review, releases, web parity and devices."""
