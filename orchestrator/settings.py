@@ -1,0 +1,94 @@
+"""One settings object, read from `INSTEP_*` environment variables in one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or unsafe; the message names the variable and what to do."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    home: Path
+    database_url: str
+    redis_url: str | None
+    artifacts: str
+    secret_key: str
+    fastlane: str | None
+    appium_home: Path
+    url: str
+    token: str | None
+    heartbeat_seconds: float = 2.0
+    # A running job whose heartbeat is older than this is considered lost.
+    lost_after_seconds: float = 30.0
+    max_infra_attempts: int = 3
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.home / "workspaces"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.home / "mirrors"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("INSTEP_HOME") or "./.instep").expanduser().resolve()
+        redis_url = env.get("INSTEP_REDIS_URL") or None
+        database_url = env.get("INSTEP_DATABASE_URL") or f"sqlite:///{home / 'instep.db'}"
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        secret_key = env.get("INSTEP_SECRET_KEY") or ""
+        if not secret_key:
+            if redis_url is not None:
+                raise SettingsError(
+                    "INSTEP_SECRET_KEY is not set: distributed mode (INSTEP_REDIS_URL is set) needs the "
+                    "same secret key on every machine; generate one with "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                )
+            secret_key = _embedded_secret_key(home)
+        elif len(secret_key) < 16:
+            raise SettingsError("INSTEP_SECRET_KEY is shorter than 16 characters; use a random value")
+        return cls(
+            home=home,
+            database_url=database_url,
+            redis_url=redis_url,
+            artifacts=env.get("INSTEP_ARTIFACTS") or str(home / "artifacts"),
+            secret_key=secret_key,
+            fastlane=env.get("INSTEP_FASTLANE") or None,
+            appium_home=Path(env.get("INSTEP_APPIUM_HOME") or home / "appium").expanduser(),
+            url=(env.get("INSTEP_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            token=env.get("INSTEP_TOKEN") or None,
+        )
+
+
+def _embedded_secret_key(home: Path) -> str:
+    """Embedded mode keeps a generated key in INSTEP_HOME so restarts keep sessions valid."""
+    path = home / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
