@@ -2,7 +2,6 @@
 
 from alembic import context
 
-
 from orchestrator.db.models import Base
 from orchestrator.db.session import make_engine
 

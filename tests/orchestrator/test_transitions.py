@@ -1,7 +1,6 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from orchestrator.transitions import (
     FINAL_JOB,
@@ -25,7 +24,11 @@ def run(status: str, *jobs: JobView, cancel: bool = False) -> RunView:
 
 def test_a_new_run_starts_and_enqueues_jobs_without_needs() -> None:
     actions = next_actions(
-        run("queued", JobView("unit:android", "pending"), JobView("build:android", "pending", ("unit:android",)))
+        run(
+            "queued",
+            JobView("unit:android", "pending"),
+            JobView("build:android", "pending", ("unit:android",)),
+        )
     )
     assert actions == [StartRun(), EnqueueJob("unit:android")]
 
@@ -64,14 +67,22 @@ def test_allow_failure_lets_dependants_run_and_the_run_succeed() -> None:
     )
     assert actions == [EnqueueJob("build")]
     done = next_actions(
-        run("running", JobView("lint", "failed", allow_failure=True), JobView("build", "succeeded", ("lint",)))
+        run(
+            "running", JobView("lint", "failed", allow_failure=True), JobView("build", "succeeded", ("lint",))
+        )
     )
     assert done == [FinishRun("succeeded", None)]
 
 
 def test_cancel_reaches_running_jobs_and_ends_the_run_only_when_they_stopped() -> None:
     actions = next_actions(
-        run("running", JobView("a", "running"), JobView("b", "pending", ("a",)), JobView("c", "succeeded"), cancel=True)
+        run(
+            "running",
+            JobView("a", "running"),
+            JobView("b", "pending", ("a",)),
+            JobView("c", "succeeded"),
+            cancel=True,
+        )
     )
     assert CancelJob("a", "run canceled", running=True) in actions
     assert CancelJob("b", "run canceled", running=False) in actions
@@ -109,7 +120,9 @@ def test_every_job_ends_and_the_run_finishes_exactly_once(jobs: list[JobView], o
     run_status = "queued"
     finished = 0
     for step in range(100):
-        view = RunView(run_status, tuple(JobView(j.key, state[j.key], j.needs, j.allow_failure) for j in jobs))
+        view = RunView(
+            run_status, tuple(JobView(j.key, state[j.key], j.needs, j.allow_failure) for j in jobs)
+        )
         actions = next_actions(view)
         for action in actions:
             if isinstance(action, StartRun):

@@ -1,0 +1,27 @@
+"""The FastAPI application: API routers, error shapes, health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from orchestrator.api import projects, runs, webhooks
+from orchestrator.context import Context
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(
+        title="Instep",
+        version="0.1.0",
+        description="Mobile continuous delivery, in step with the web.",
+        openapi_url="/openapi.json",
+    )
+    app.state.instep = ctx
+    app.include_router(webhooks.router)
+    app.include_router(projects.router)
+    app.include_router(runs.router)
+
+    @app.get("/api/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "mode": "embedded" if ctx.settings.embedded else "distributed"}
+
+    return app

@@ -1,0 +1,60 @@
+"""Request dependencies: the service context, a database session, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from orchestrator.context import Context
+from orchestrator.db.models import ApiToken
+from orchestrator.tokens import allows, authenticate
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_context(request: Request) -> Context:
+    return request.app.state.instep
+
+
+def get_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[Session]:
+    with ctx.db.session() as session:
+        yield session
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def require(*roles: str) -> Callable[..., ApiToken]:
+    """A dependency that admits a valid token whose role is in `roles` (admin always passes).
+    With no roles, any valid token may read."""
+
+    def check(
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ApiToken:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(
+                401,
+                "missing API token (send `Authorization: Bearer <token>`)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        token = authenticate(session, credentials.credentials)
+        if token is None:
+            raise HTTPException(401, "invalid or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+        if roles and not allows(token.role, roles):
+            raise HTTPException(
+                403, f"role {token.role!r} may not do this (needs one of: {', '.join(roles)})"
+            )
+        return token
+
+    return check
+
+
+Reader = Annotated[ApiToken, Depends(require())]
+Developer = Annotated[ApiToken, Depends(require("developer", "release_manager"))]
+Admin = Annotated[ApiToken, Depends(require("admin"))]

@@ -1,0 +1,113 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    repo_url: str = Field(min_length=1, max_length=1000)
+    match: str | None = Field(
+        default=None, description="OWNER/NAME that webhooks carry; default from the URL"
+    )
+    webhook_secret: str | None = Field(default=None, min_length=16, max_length=200)
+    secrets: dict[str, str] = Field(default_factory=dict)
+    default_branch: str = "main"
+
+
+class ProjectOut(BaseModel):
+    name: str
+    repo_url: str
+    match: str
+    default_branch: str
+    secret_names: list[str]
+    created_at: datetime
+
+
+class ProjectCreated(ProjectOut):
+    webhook_secret: str = Field(description="shown once, at creation")
+
+
+class SecretsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    set: dict[str, str] = Field(default_factory=dict)
+    unset: list[str] = Field(default_factory=list)
+
+
+class TriggerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project: str
+    ref: str = Field(min_length=1, max_length=500)
+    sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{7,64}$")
+
+
+class JobOut(BaseModel):
+    id: int
+    key: str
+    stage: str
+    kind: str
+    platform: str | None
+    shard: int | None
+    shard_count: int
+    queue: str
+    needs: list[str]
+    status: str
+    reason: str | None
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ArtifactOut(BaseModel):
+    id: int
+    job_id: int | None
+    name: str
+    kind: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+class EventOut(BaseModel):
+    subject: str
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    at: datetime
+
+
+class RunOut(BaseModel):
+    id: int
+    number: int
+    project: str
+    trigger: str
+    ref: str
+    sha: str
+    status: str
+    reason: str | None
+    cancel_requested: bool
+    created_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunDetail(RunOut):
+    jobs: list[JobOut]
+    artifacts: list[ArtifactOut]
+    events: list[EventOut]
+
+
+class RunPage(BaseModel):
+    runs: list[RunOut]
+    next_before: int | None = Field(description="pass as `before` to get the next page")
+
+
+class WebhookAnswer(BaseModel):
+    status: str
+    reason: str | None = None
+    run_id: int | None = None

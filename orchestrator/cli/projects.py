@@ -1,0 +1,138 @@
+"""`instep project add|list` and `instep token create`: administration on the server's database."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator.cli.output import emit_json, fail, json_option, table
+from orchestrator.cli.server import load_settings
+
+
+def _database():  # type: ignore[no-untyped-def]
+    from orchestrator.db.session import Database, upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    return Database(settings.database_url)
+
+
+def _parse_secret(value: str) -> tuple[str, str]:
+    key, sep, secret = value.partition("=")
+    if not sep or not key:
+        fail(f"--secret {key or value!r}: expected KEY=VALUE", 2)
+    return key, secret
+
+
+@click.group()
+def project() -> None:
+    """Register and list app repositories."""
+
+
+@project.command("add")
+@click.argument("name")
+@click.option("--repo", "repo_url", required=True, help="Clone URL Instep fetches from (https, ssh or file).")
+@click.option(
+    "--match",
+    "match_name",
+    default=None,
+    help="OWNER/NAME that webhooks carry (default: the URL's last two path segments).",
+)
+@click.option("--webhook-secret", default=None, help="Shared webhook secret (default: generated).")
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A secret given to jobs as an environment variable and masked in logs. Repeatable.",
+)
+@click.option("--default-branch", default="main", show_default=True)
+@json_option
+def add(
+    name: str,
+    repo_url: str,
+    match_name: str | None,
+    webhook_secret: str | None,
+    secrets: tuple[str, ...],
+    default_branch: str,
+    as_json: bool,
+) -> None:
+    """Register the app repository REPO as project NAME."""
+    from orchestrator.projects import ProjectError, create_project
+
+    db = _database()
+    with db.session() as s:
+        try:
+            p = create_project(
+                s,
+                name=name,
+                repo_url=repo_url,
+                match_name=match_name,
+                webhook_secret=webhook_secret,
+                secrets=dict(_parse_secret(v) for v in secrets),
+                default_branch=default_branch,
+            )
+        except ProjectError as exc:
+            fail(str(exc), 2)
+        s.commit()
+        data = {
+            "name": p.name,
+            "repo_url": p.repo_url,
+            "match": p.match_name,
+            "webhook_secret": p.webhook_secret,
+            "secret_names": sorted(p.secrets),
+        }
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"project {data['name']} registered; webhooks from {data['match']} reach it")
+        click.echo(f"webhook secret (shown once): {data['webhook_secret']}")
+
+
+@project.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List registered projects."""
+    from orchestrator.projects import list_projects
+
+    db = _database()
+    with db.session() as s:
+        rows = [
+            {
+                "name": p.name,
+                "repo_url": p.repo_url,
+                "match": p.match_name,
+                "default_branch": p.default_branch,
+                "secret_names": sorted(p.secrets),
+            }
+            for p in list_projects(s)
+        ]
+    if as_json:
+        emit_json(rows)
+    elif not rows:
+        click.echo("no projects yet; add one with `instep project add NAME --repo URL`")
+    else:
+        table([[r["name"], r["match"], r["repo_url"]] for r in rows], ["NAME", "MATCH", "REPO"])
+
+
+@click.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["developer", "qa", "release_manager", "admin"]))
+@click.option("--name", default="", help="A label to recognise the token by.")
+@json_option
+def create(role: str, name: str, as_json: bool) -> None:
+    """Create an API token; it is printed once and stored only as a hash."""
+    from orchestrator.tokens import create_token
+
+    db = _database()
+    with db.session() as s:
+        row, clear = create_token(s, role, name)
+        s.commit()
+        data = {"id": row.id, "name": row.name, "role": row.role, "token": clear}
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(clear)

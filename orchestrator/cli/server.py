@@ -1,0 +1,153 @@
+"""`instep serve`, `instep worker`, `instep db upgrade`."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from datetime import timedelta
+
+import click
+
+from orchestrator.cli.output import fail
+from orchestrator.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+RECONCILE_EVERY_SECONDS = 5.0
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        fail(str(exc), 2)
+
+
+def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    from orchestrator.celery_app import CeleryDispatcher, make_celery
+    from orchestrator.context import build_context
+
+    app = make_celery(settings)
+    ctx = build_context(settings, CeleryDispatcher(app))
+    app.instep_context = ctx  # type: ignore[attr-defined]
+    return app, ctx
+
+
+def reconcile_forever(ctx, stop: threading.Event, every: float = RECONCILE_EVERY_SECONDS) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler's loop: re-queue jobs of vanished workers, finish stuck cancels."""
+    from orchestrator.scheduler import reconcile
+
+    while not stop.wait(every):
+        try:
+            with ctx.db.session() as s:
+                dispatches = reconcile(
+                    s, timedelta(seconds=ctx.settings.lost_after_seconds), ctx.settings.max_infra_attempts
+                )
+                s.commit()
+            ctx.dispatcher.jobs(dispatches)
+        except Exception:  # the loop must survive a database hiccup; the next tick retries
+            log.exception("reconciler tick failed")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--concurrency", default=2, show_default=True, help="Embedded worker threads.")
+def serve(host: str, port: int, concurrency: int) -> None:
+    """Run the API, the scheduler and (in embedded mode) a worker in this process."""
+    import uvicorn
+
+    from orchestrator.api import create_app
+    from orchestrator.celery_app import start_embedded_worker
+    from orchestrator.db.session import upgrade
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    upgrade(settings.database_url)
+    app, ctx = _runtime(settings)
+    if settings.embedded:
+        start_embedded_worker(app, concurrency=concurrency)
+        click.echo(f"instep: embedded mode: database {settings.database_url}, artifacts {settings.artifacts}")
+    else:
+        click.echo(
+            f"instep: distributed mode: broker {_safe_url(settings.redis_url or '')}; start workers with "
+            "`instep worker --queues ...`"
+        )
+    stop = threading.Event()
+    threading.Thread(
+        target=reconcile_forever, args=(ctx, stop), name="instep-reconciler", daemon=True
+    ).start()
+    click.echo(f"instep: listening on http://{host}:{port} (API at /api, OpenAPI at /openapi.json)")
+    try:
+        uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+
+
+def _safe_url(url: str) -> str:
+    """A URL without its password, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@click.command()
+@click.option(
+    "--queues",
+    "-Q",
+    default="default,android,ios,devices",
+    show_default=True,
+    help="Comma-separated queues to consume (default, android, ios, devices).",
+)
+@click.option("--concurrency", "-c", default=2, show_default=True, help="Jobs run at once.")
+@click.option("--name", default=None, help="Worker name (default: instep@HOST).")
+def worker(queues: str, concurrency: int, name: str | None) -> None:
+    """Run a distributed worker that executes jobs from the given queues (needs INSTEP_REDIS_URL)."""
+    from orchestrator.celery_app import QUEUES
+
+    settings = load_settings()
+    if settings.embedded:
+        fail(
+            "`instep worker` needs INSTEP_REDIS_URL (distributed mode); in embedded mode `instep serve` "
+            "already runs a worker",
+            2,
+        )
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in wanted if q not in QUEUES]
+    if unknown or not wanted:
+        fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; expected some of {', '.join(QUEUES)}", 2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app, _ctx = _runtime(settings)
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            ",".join(wanted),
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "threads",
+            "--hostname",
+            name or f"instep@{socket.gethostname()}",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ]
+    )
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply database migrations (safe to run repeatedly)."""
+    from orchestrator.db.session import upgrade as do_upgrade
+
+    settings = load_settings()
+    do_upgrade(settings.database_url)
+    click.echo(f"instep: database is up to date ({_safe_url(settings.database_url)})")

@@ -1,0 +1,295 @@
+"""Executes one job attempt on a worker: workspace, step, live log, artifacts, outcome.
+
+The task body calls `execute_attempt`; what a step does is decided by the job's kind and spec."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.context import Context
+from orchestrator.db.models import Artifact, Project, Run
+from orchestrator.process import run_process
+from orchestrator.redaction import Redactor
+from orchestrator.scheduler import finish_attempt, heartbeat, start_attempt
+from orchestrator.workspaces import WorkspaceError, checkout, ensure_commit
+
+log = logging.getLogger(__name__)
+
+# Environment a job inherits from the worker; everything else comes from instep.yml and secrets.
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TERM")
+LOG_FLUSH_LINES = 200
+LOG_FLUSH_SECONDS = 0.2
+MAX_COLLECTED_ARTIFACTS = 500
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # succeeded | failed | canceled
+    reason: str | None
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class JobWork:
+    """Everything the worker needs, copied out of the database before the step starts."""
+
+    job_id: int
+    run_id: int
+    run_number: int
+    attempt: int
+    key: str
+    kind: str
+    platform: str | None
+    shard: int | None
+    shard_count: int
+    timeout_s: int
+    spec: dict[str, Any]
+    project_id: int
+    project_name: str
+    repo_url: str
+    secrets: dict[str, str]
+    ref: str
+    sha: str
+
+
+class JobLog:
+    """Writes each line to the local log file and, batched, to the live log bus."""
+
+    def __init__(self, ctx: Context, job_id: int, path: Path) -> None:
+        self.ctx = ctx
+        self.job_id = job_id
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8", errors="replace")
+        self._pending: list[str] = []
+        self._last_flush = time.monotonic()
+        self._lock = threading.Lock()
+        self.lines = 0
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            self._file.write(text + "\n")
+            self._pending.append(text)
+            self.lines += 1
+            if (
+                len(self._pending) >= LOG_FLUSH_LINES
+                or time.monotonic() - self._last_flush >= LOG_FLUSH_SECONDS
+            ):
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._file.flush()
+            self.ctx.logs.append(self.job_id, self._pending)
+            self._pending = []
+        self._last_flush = time.monotonic()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush()
+            self._file.close()
+
+
+def _load_work(ctx: Context, job_id: int, attempt: int, worker: str) -> JobWork | None:
+    with ctx.db.session() as s:
+        job = start_attempt(s, job_id, attempt, worker)
+        if job is None:
+            s.rollback()
+            return None
+        run = s.get(Run, job.run_id)
+        assert run is not None
+        project = s.get(Project, run.project_id)
+        assert project is not None
+        work = JobWork(
+            job_id=job.id,
+            run_id=run.id,
+            run_number=run.number,
+            attempt=attempt,
+            key=job.key,
+            kind=job.kind,
+            platform=job.platform,
+            shard=job.shard,
+            shard_count=job.shard_count,
+            timeout_s=job.timeout_s,
+            spec=dict(job.spec),
+            project_id=project.id,
+            project_name=project.name,
+            repo_url=project.repo_url,
+            secrets={k: str(v) for k, v in project.secrets.items()},
+            ref=run.ref,
+            sha=run.sha,
+        )
+        s.commit()
+    return work
+
+
+def _job_env(work: JobWork, workspace: Path, artifacts_dir: Path) -> dict[str, str]:
+    env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
+    env.setdefault("LANG", "C.UTF-8")
+    env.update({k: str(v) for k, v in (work.spec.get("env") or {}).items()})
+    env.update(work.secrets)
+    env.update(
+        {
+            "CI": "true",
+            "INSTEP": "1",
+            "INSTEP_PROJECT": work.project_name,
+            "INSTEP_RUN_ID": str(work.run_id),
+            "INSTEP_RUN_NUMBER": str(work.run_number),
+            "INSTEP_JOB_ID": str(work.job_id),
+            "INSTEP_JOB_KEY": work.key,
+            "INSTEP_ATTEMPT": str(work.attempt),
+            "INSTEP_COMMIT": work.sha,
+            "INSTEP_REF": work.ref,
+            "INSTEP_WORKSPACE": str(workspace),
+            "INSTEP_ARTIFACTS_DIR": str(artifacts_dir),
+        }
+    )
+    if work.platform:
+        env["INSTEP_PLATFORM"] = work.platform
+    return env
+
+
+def _run_step(
+    work: JobWork,
+    workspace: Path,
+    env: dict[str, str],
+    out: JobLog,
+    cancel: threading.Event,
+    redactor: Redactor,
+) -> Outcome:
+    command = work.spec.get("run")
+    if command:
+        result = run_process(
+            ["/bin/sh", "-e", "-c", command],
+            cwd=workspace,
+            env=env,
+            on_line=out.line,
+            timeout=work.timeout_s,
+            cancel=cancel,
+            redactor=redactor,
+        )
+        if result.timed_out:
+            return Outcome("failed", f"timed out after {work.timeout_s} s")
+        if result.canceled:
+            return Outcome("canceled", "canceled while running")
+        if result.exit_code != 0:
+            last = next((line for line in reversed(result.tail) if line.strip()), "")
+            detail = f": {last.strip()[:300]}" if last else ""
+            return Outcome("failed", f"step exited with code {result.exit_code}{detail}", result.exit_code)
+        return Outcome("succeeded", None, 0)
+    if work.spec.get("lane"):
+        return Outcome("failed", "lane steps need the lanes integration, which this worker does not have yet")
+    return Outcome(
+        "failed", f"stage kind {work.kind!r} without `run:` is not supported by this version of Instep"
+    )
+
+
+def _store_artifacts(ctx: Context, work: JobWork, log_path: Path, artifacts_dir: Path) -> list[Artifact]:
+    prefix = f"runs/{work.run_id}/jobs/{work.job_id}/attempt-{work.attempt}"
+    rows: list[Artifact] = []
+    size, sha = ctx.store.put_file(f"{prefix}/log.txt", log_path)
+    rows.append(
+        Artifact(
+            run_id=work.run_id,
+            job_id=work.job_id,
+            name=f"{work.key}/log.txt",
+            kind="log",
+            store_key=f"{prefix}/log.txt",
+            size=size,
+            sha256=sha,
+            content_type="text/plain; charset=utf-8",
+        )
+    )
+    files = sorted(p for p in artifacts_dir.rglob("*") if p.is_file() and not p.is_symlink())
+    for path in files[:MAX_COLLECTED_ARTIFACTS]:
+        rel = path.relative_to(artifacts_dir).as_posix()
+        size, sha = ctx.store.put_file(f"{prefix}/files/{rel}", path)
+        rows.append(
+            Artifact(
+                run_id=work.run_id,
+                job_id=work.job_id,
+                name=f"{work.key}/{rel}",
+                kind="file",
+                store_key=f"{prefix}/files/{rel}",
+                size=size,
+                sha256=sha,
+            )
+        )
+    return rows
+
+
+def execute_attempt(ctx: Context, job_id: int, attempt: int, worker: str) -> Outcome | None:
+    """Run one attempt of a job end to end. Returns None when the delivery was stale."""
+    work = _load_work(ctx, job_id, attempt, worker)
+    if work is None:
+        log.info("job %s attempt %s: stale delivery ignored", job_id, attempt)
+        return None
+    job_dir = ctx.settings.workspaces_dir / f"job-{work.job_id}"
+    workspace = job_dir / "src"
+    artifacts_dir = job_dir / "artifacts"
+    log_path = job_dir / f"attempt-{attempt}.log"
+    if job_dir.exists():
+        shutil.rmtree(job_dir, ignore_errors=True)
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    out = JobLog(ctx, work.job_id, log_path)
+    redactor = Redactor(work.secrets.values())
+    cancel = threading.Event()
+    stop_beats = threading.Event()
+
+    def beat() -> None:
+        while not stop_beats.wait(ctx.settings.heartbeat_seconds):
+            try:
+                with ctx.db.session() as s:
+                    if heartbeat(s, work.job_id, attempt):
+                        cancel.set()
+                    s.commit()
+            except Exception:  # a missed beat is retried on the next tick; the reconciler is the judge
+                log.warning("job %s: heartbeat failed", work.job_id, exc_info=True)
+
+    beats = threading.Thread(target=beat, name=f"heartbeat-{work.job_id}", daemon=True)
+    beats.start()
+    try:
+        if attempt > 1:
+            out.line(f"--- attempt {attempt} on {worker} ---")
+        out.line(f"instep: {work.key} at {work.sha[:12]} ({work.ref}) on {worker}")
+        try:
+            mirror = ensure_commit(ctx.settings.mirrors_dir, work.project_id, work.repo_url, work.sha)
+            checkout(mirror, work.sha, workspace)
+        except WorkspaceError as exc:
+            out.line(f"instep: {redactor(str(exc))}")
+            outcome = Outcome("failed", redactor(str(exc)))
+        else:
+            env = _job_env(work, workspace, artifacts_dir)
+            outcome = _run_step(work, workspace, env, out, cancel, redactor)
+        out.line(f"instep: {work.key} {outcome.status}" + (f": {outcome.reason}" if outcome.reason else ""))
+    except Exception as exc:  # an Instep bug must still end the job, with the reason visible
+        log.exception("job %s crashed", work.job_id)
+        outcome = Outcome(
+            "failed", f"internal error in the worker: {type(exc).__name__}: {redactor(str(exc))}"
+        )
+        out.line(f"instep: {outcome.reason}")
+    finally:
+        stop_beats.set()
+        out.close()
+    rows = _store_artifacts(ctx, work, log_path, artifacts_dir)
+    ctx.logs.close(work.job_id)
+    with ctx.db.session() as s:
+        s.add_all(rows)
+        dispatches = finish_attempt(
+            s, work.job_id, attempt, outcome.status, outcome.reason, outcome.exit_code
+        )
+        s.commit()
+    ctx.dispatcher.jobs(dispatches)
+    shutil.rmtree(workspace, ignore_errors=True)
+    return outcome

@@ -1,0 +1,105 @@
+"""Projects: registration, lookup by webhook match name, secrets."""
+
+from __future__ import annotations
+
+import re
+import secrets as secrets_module
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orchestrator.db.models import Project
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+SECRET_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class ProjectError(Exception):
+    """Bad project input or a conflict; the message says which field."""
+
+
+class ProjectNotFound(ProjectError):
+    pass
+
+
+class ProjectExists(ProjectError):
+    pass
+
+
+def default_match_name(url: str) -> str:
+    """`owner/name` from the last two path segments of a clone URL, without `.git`."""
+    from orchestrator.webhooks import default_match_name as from_url
+
+    return from_url(url)
+
+
+def create_project(
+    session: Session,
+    *,
+    name: str,
+    repo_url: str,
+    match_name: str | None = None,
+    webhook_secret: str | None = None,
+    secrets: dict[str, str] | None = None,
+    default_branch: str = "main",
+) -> Project:
+    if not NAME_RE.match(name):
+        raise ProjectError(f"project name {name!r} must be 1-100 letters, digits, '.', '_' or '-'")
+    if not repo_url.strip():
+        raise ProjectError("repo URL is empty")
+    try:
+        match = match_name or default_match_name(repo_url)
+    except ValueError as exc:
+        raise ProjectError(
+            f"cannot derive --match from {repo_url!r}: {exc}; pass --match OWNER/NAME"
+        ) from exc
+    for key in secrets or {}:
+        check_secret_key(key)
+    project = Project(
+        name=name,
+        repo_url=repo_url,
+        match_name=match,
+        webhook_secret=webhook_secret or secrets_module.token_urlsafe(32),
+        secrets=dict(secrets or {}),
+        default_branch=default_branch,
+    )
+    session.add(project)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ProjectExists(f"a project named {name!r} already exists") from exc
+    return project
+
+
+def check_secret_key(key: str) -> None:
+    if not SECRET_KEY_RE.match(key):
+        raise ProjectError(
+            f"secret name {key!r} must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
+        )
+
+
+def get_project(session: Session, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise ProjectNotFound(f"no project named {name!r}")
+    return project
+
+
+def find_by_match_name(session: Session, repository: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.match_name == repository).order_by(Project.id))
+
+
+def list_projects(session: Session) -> list[Project]:
+    return list(session.scalars(select(Project).order_by(Project.name)))
+
+
+def update_secrets(session: Session, project: Project, set_: dict[str, str], unset: list[str]) -> Project:
+    for key in set_:
+        check_secret_key(key)
+    merged = {k: v for k, v in project.secrets.items() if k not in unset}
+    merged.update(set_)
+    project.secrets = merged
+    session.flush()
+    return project

@@ -1,0 +1,238 @@
+"""Runs and jobs as stored: creating runs, every state change with its event, queries, cancel
+and rerun. The decisions come from `orchestrator.transitions`; this module applies them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from orchestrator.db.models import Event, Job, Project, Run, WebhookDelivery, utcnow
+from orchestrator.transitions import FINAL_JOB, FINAL_RUN, check_job_move, check_run_move
+
+MAX_PAGE = 200
+
+
+class RunError(Exception):
+    pass
+
+
+class RunNotFound(RunError):
+    pass
+
+
+class DuplicateDelivery(RunError):
+    """The webhook delivery id was seen before; nothing new is started."""
+
+    def __init__(self, provider: str, delivery_id: str, run_id: int | None) -> None:
+        super().__init__(f"{provider} delivery {delivery_id} was already received")
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """A job to send to its Celery queue once the transaction that queued it has committed."""
+
+    job_id: int
+    queue: str
+    attempt: int
+
+
+def move_run(
+    session: Session, run: Run, new: str, reason: str | None = None, now: datetime | None = None
+) -> None:
+    check_run_move(str(run.id), run.status, new)
+    now = now or utcnow()
+    session.add(
+        Event(run_id=run.id, subject="run", from_status=run.status, to_status=new, reason=reason, at=now)
+    )
+    run.status = new
+    if reason is not None:
+        run.reason = reason
+    if new == "running" and run.started_at is None:
+        run.started_at = now
+    if new in FINAL_RUN:
+        run.finished_at = now
+
+
+def move_job(
+    session: Session, job: Job, new: str, reason: str | None = None, now: datetime | None = None
+) -> None:
+    check_job_move(job.key, job.status, new)
+    now = now or utcnow()
+    session.add(
+        Event(
+            run_id=job.run_id,
+            job_id=job.id,
+            subject=job.key,
+            from_status=job.status,
+            to_status=new,
+            reason=reason,
+            at=now,
+        )
+    )
+    job.status = new
+    job.reason = reason
+    if new == "queued":
+        job.queued_at = now
+    elif new == "running":
+        job.started_at = now
+    elif new in FINAL_JOB:
+        job.finished_at = now
+
+
+def _next_number(session: Session, project_id: int) -> int:
+    current = session.scalar(select(func.max(Run.number)).where(Run.project_id == project_id))
+    return (current or 0) + 1
+
+
+def create_run(
+    session: Session,
+    project: Project,
+    *,
+    trigger: str,
+    ref: str,
+    sha: str,
+    created_by: str | None = None,
+    delivery: tuple[str, str] | None = None,
+) -> Run:
+    """A queued run; with `delivery=(provider, id)` a redelivery raises DuplicateDelivery."""
+    if delivery is not None:
+        provider, delivery_id = delivery
+        existing = session.scalar(
+            select(WebhookDelivery).where(
+                WebhookDelivery.provider == provider, WebhookDelivery.delivery_id == delivery_id
+            )
+        )
+        if existing is not None:
+            raise DuplicateDelivery(provider, delivery_id, existing.run_id)
+    for _ in range(5):
+        try:
+            with session.begin_nested():
+                if delivery is not None:
+                    row = WebhookDelivery(
+                        provider=delivery[0], delivery_id=delivery[1], project_id=project.id
+                    )
+                    session.add(row)
+                    session.flush()
+                run = Run(
+                    project_id=project.id,
+                    number=_next_number(session, project.id),
+                    trigger=trigger,
+                    ref=ref,
+                    sha=sha,
+                    status="queued",
+                    created_by=created_by,
+                )
+                session.add(run)
+                session.flush()
+                session.add(
+                    Event(
+                        run_id=run.id,
+                        subject="run",
+                        from_status=None,
+                        to_status="queued",
+                        reason=f"{trigger} {ref}",
+                    )
+                )
+                if delivery is not None:
+                    row.run_id = run.id
+                return run
+        except IntegrityError as exc:
+            if delivery is not None and "delivery" in str(exc.orig).lower():
+                raise DuplicateDelivery(delivery[0], delivery[1], None) from exc
+            continue  # another run took this number concurrently; take the next one
+    raise RunError(f"could not allocate a run number for project {project.name}")
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    run = session.scalar(
+        select(Run).where(Run.id == run_id).options(selectinload(Run.jobs), selectinload(Run.project))
+    )
+    if run is None:
+        raise RunNotFound(f"no run with id {run_id}")
+    return run
+
+
+def list_runs(
+    session: Session,
+    *,
+    project: Project | None = None,
+    status: str | None = None,
+    ref: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Run]:
+    """Newest first; page with `before_id` (the last id of the previous page)."""
+    query = select(Run).options(selectinload(Run.project)).order_by(Run.id.desc())
+    if project is not None:
+        query = query.where(Run.project_id == project.id)
+    if status is not None:
+        query = query.where(Run.status == status)
+    if ref is not None:
+        query = query.where(Run.ref.in_([ref, f"refs/heads/{ref}", f"refs/tags/{ref}"]))
+    if before_id is not None:
+        query = query.where(Run.id < before_id)
+    return list(session.scalars(query.limit(max(1, min(limit, MAX_PAGE)))))
+
+
+def events_of(session: Session, run_id: int) -> Sequence[Event]:
+    return list(session.scalars(select(Event).where(Event.run_id == run_id).order_by(Event.id)))
+
+
+def request_cancel(session: Session, run: Run) -> None:
+    if run.status in FINAL_RUN:
+        raise RunError(f"run {run.id} already ended ({run.status})")
+    run.cancel_requested = True
+    session.flush()
+
+
+def rerun_failed(session: Session, run: Run, created_by: str | None = None) -> Run:
+    """A new run of the same commit that keeps the jobs that succeeded and runs the rest again."""
+    if run.status not in FINAL_RUN:
+        raise RunError(f"run {run.id} is still {run.status}; cancel it or wait for it to end")
+    if not run.jobs:
+        raise RunError(f"run {run.id} has no jobs to rerun ({run.reason or run.status})")
+    new = create_run(session, run.project, trigger="rerun", ref=run.ref, sha=run.sha, created_by=created_by)
+    now = utcnow()
+    for old in run.jobs:
+        job = Job(
+            run_id=new.id,
+            key=old.key,
+            stage=old.stage,
+            kind=old.kind,
+            platform=old.platform,
+            shard=old.shard,
+            shard_count=old.shard_count,
+            needs=list(old.needs),
+            queue=old.queue,
+            timeout_s=old.timeout_s,
+            retries=old.retries,
+            allow_failure=old.allow_failure,
+            spec=dict(old.spec),
+            status="pending",
+        )
+        session.add(job)
+        session.flush()
+        if old.status == "succeeded":
+            # Kept as is: recorded as an event so the history says where the result came from.
+            session.add(
+                Event(
+                    run_id=new.id,
+                    job_id=job.id,
+                    subject=job.key,
+                    from_status="pending",
+                    to_status="succeeded",
+                    reason=f"reused from run {run.id}",
+                    at=now,
+                )
+            )
+            job.status = "succeeded"
+            job.reason = f"reused from run {run.id}"
+            job.finished_at = now
+    session.flush()
+    return new

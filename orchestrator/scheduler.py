@@ -1,0 +1,238 @@
+"""The scheduler: applies the state machine's actions to stored runs, records job attempts and
+reconciles jobs whose worker vanished. Callers commit, then send the returned dispatches."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.db.models import Job, JobAttempt, Run, utcnow
+from orchestrator.runs import Dispatch, move_job, move_run
+
+if TYPE_CHECKING:
+    from orchestrator.planner import RunPlan
+from orchestrator.transitions import (
+    FINAL_JOB,
+    CancelJob,
+    EnqueueJob,
+    FinishRun,
+    JobView,
+    RunView,
+    SkipJob,
+    StartRun,
+    next_actions,
+)
+
+
+def _lock_run(session: Session, run_id: int) -> Run:
+    run = session.scalar(select(Run).where(Run.id == run_id).with_for_update())
+    if run is None:
+        raise LookupError(f"no run with id {run_id}")
+    return run
+
+
+def _jobs(session: Session, run_id: int) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.run_id == run_id).order_by(Job.id)))
+
+
+def advance(session: Session, run_id: int, now: datetime | None = None) -> list[Dispatch]:
+    """Ask the state machine what to do for this run and do it (locks the run row)."""
+    now = now or utcnow()
+    run = _lock_run(session, run_id)
+    jobs = {j.key: j for j in _jobs(session, run_id)}
+    view = RunView(
+        status=run.status,
+        jobs=tuple(JobView(j.key, j.status, tuple(j.needs), j.allow_failure) for j in jobs.values()),
+        cancel_requested=run.cancel_requested,
+    )
+    dispatches: list[Dispatch] = []
+    for action in next_actions(view):
+        match action:
+            case StartRun():
+                move_run(session, run, "running", now=now)
+            case EnqueueJob(key=key):
+                job = jobs[key]
+                move_job(session, job, "queued", now=now)
+                dispatches.append(Dispatch(job.id, job.queue, job.attempts + 1))
+            case SkipJob(key=key, reason=reason):
+                move_job(session, jobs[key], "skipped", reason, now=now)
+            case CancelJob(key=key, reason=reason, running=True):
+                # The worker sees the flag on its next heartbeat and kills the process group.
+                jobs[key].cancel_requested = True
+            case CancelJob(key=key, reason=reason, running=False):
+                move_job(session, jobs[key], "canceled", reason, now=now)
+            case FinishRun(status=status, reason=reason):
+                move_run(session, run, status, reason, now=now)
+    session.flush()
+    return dispatches
+
+
+def apply_plan(session: Session, run_id: int, plan: RunPlan, now: datetime | None = None) -> list[Dispatch]:
+    """Store the planned jobs (or the skip) and advance the run."""
+    now = now or utcnow()
+    run = _lock_run(session, run_id)
+    if run.status != "queued":
+        return []  # planned twice (a redelivered task): the first one won
+    if plan.skipped_reason is not None:
+        move_run(session, run, "skipped", plan.skipped_reason, now=now)
+        session.flush()
+        return []
+    for jp in plan.jobs:
+        session.add(
+            Job(
+                run_id=run.id,
+                key=jp.key,
+                stage=jp.stage,
+                kind=jp.kind,
+                platform=jp.platform,
+                shard=jp.shard,
+                shard_count=jp.shard_count,
+                needs=list(jp.needs),
+                queue=jp.queue,
+                timeout_s=jp.timeout_s,
+                retries=jp.retries,
+                allow_failure=jp.allow_failure,
+                spec={
+                    "run": jp.run,
+                    "lane": jp.lane,
+                    "lane_options": dict(jp.lane_options),
+                    "env": dict(jp.env),
+                    "devices": list(jp.devices),
+                },
+                status="pending",
+            )
+        )
+    session.flush()
+    return advance(session, run_id, now)
+
+
+def fail_planning(session: Session, run_id: int, reason: str, now: datetime | None = None) -> None:
+    run = _lock_run(session, run_id)
+    if run.status == "queued":
+        move_run(session, run, "failed", reason, now=now)
+        session.flush()
+
+
+def start_attempt(
+    session: Session, job_id: int, attempt: int, worker: str, now: datetime | None = None
+) -> Job | None:
+    """Mark the job running for `attempt`, or None when this delivery is stale (the job was
+    canceled, already ran, or was re-queued under a newer attempt)."""
+    now = now or utcnow()
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None or job.status != "queued" or job.attempts + 1 != attempt:
+        return None
+    move_job(session, job, "running", f"attempt {attempt} on {worker}", now=now)
+    job.attempts = attempt
+    job.worker = worker
+    job.heartbeat_at = now
+    session.add(JobAttempt(job_id=job.id, number=attempt, status="running", worker=worker, started_at=now))
+    session.flush()
+    return job
+
+
+def heartbeat(session: Session, job_id: int, attempt: int, now: datetime | None = None) -> bool:
+    """Record that the worker is alive; True when the job must stop (canceled or taken away)."""
+    job = session.get(Job, job_id)
+    if job is None or job.status != "running" or job.attempts != attempt:
+        return True
+    job.heartbeat_at = now or utcnow()
+    session.flush()
+    return job.cancel_requested
+
+
+def finish_attempt(
+    session: Session,
+    job_id: int,
+    attempt: int,
+    status: str,
+    reason: str | None,
+    exit_code: int | None = None,
+    now: datetime | None = None,
+) -> list[Dispatch]:
+    """Record the attempt's outcome and advance the run; a stale attempt changes nothing."""
+    now = now or utcnow()
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None or job.status != "running" or job.attempts != attempt:
+        return []
+    _close_attempt(session, job, attempt, status, reason, exit_code, now)
+    move_job(session, job, status, reason, now=now)
+    session.flush()
+    return advance(session, job.run_id, now)
+
+
+def _close_attempt(
+    session: Session,
+    job: Job,
+    attempt: int,
+    status: str,
+    reason: str | None,
+    exit_code: int | None,
+    now: datetime,
+) -> None:
+    row = session.scalar(select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.number == attempt))
+    if row is not None:
+        row.status = status
+        row.reason = reason
+        row.exit_code = exit_code
+        row.finished_at = now
+
+
+def reconcile(
+    session: Session, lost_after: timedelta, max_attempts: int, now: datetime | None = None
+) -> list[Dispatch]:
+    """Re-queue running jobs whose heartbeat stopped (their worker vanished), within the job's
+    retry budget; past it, fail them with `worker lost`. Also advances runs with nothing left."""
+    now = now or utcnow()
+    cutoff = now - lost_after
+    dispatches: list[Dispatch] = []
+    lost = list(
+        session.scalars(
+            select(Job).where(Job.status == "running", Job.heartbeat_at < cutoff).with_for_update()
+        )
+    )
+    for job in lost:
+        worker = job.worker or "unknown worker"
+        allowed = min(1 + job.retries, max_attempts)
+        if job.cancel_requested:
+            _close_attempt(session, job, job.attempts, "canceled", f"worker lost ({worker})", None, now)
+            move_job(session, job, "canceled", "run canceled; its worker was lost", now=now)
+        elif job.attempts < allowed:
+            _close_attempt(session, job, job.attempts, "lost", f"worker lost ({worker})", None, now)
+            move_job(
+                session,
+                job,
+                "queued",
+                f"worker lost ({worker}); attempt {job.attempts + 1} of {allowed}",
+                now=now,
+            )
+            dispatches.append(Dispatch(job.id, job.queue, job.attempts + 1))
+        else:
+            _close_attempt(session, job, job.attempts, "lost", f"worker lost ({worker})", None, now)
+            move_job(
+                session, job, "failed", f"worker lost ({worker}) after {job.attempts} attempt(s)", now=now
+            )
+        session.flush()
+        dispatches.extend(advance(session, job.run_id, now))
+    # Runs whose cancel was requested while jobs were queued/pending, or otherwise stuck.
+    pending_cancel = session.scalars(
+        select(Run.id).where(Run.cancel_requested.is_(True), Run.status.in_(["queued", "running", "waiting"]))
+    ).all()
+    for run_id in pending_cancel:
+        dispatches.extend(advance(session, run_id, now))
+    return dispatches
+
+
+__all__ = [
+    "FINAL_JOB",
+    "advance",
+    "apply_plan",
+    "fail_planning",
+    "finish_attempt",
+    "heartbeat",
+    "reconcile",
+    "start_attempt",
+]

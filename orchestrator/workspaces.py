@@ -1,0 +1,113 @@
+"""Git workspaces on a worker: one cached mirror per project, a fresh checkout per job.
+
+Instep clones only from the URL registered for the project, never from a webhook payload."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+GIT_TIMEOUT_SECONDS = 600
+
+
+class WorkspaceError(Exception):
+    """Git could not provide the commit; the message names the URL and git's own words."""
+
+
+def _git(args: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_SECONDS) -> str:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+    }
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise WorkspaceError(f"git {args[0]} timed out after {timeout:.0f} s") from exc
+    if proc.returncode != 0:
+        raise WorkspaceError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip()[-2000:]}")
+    return proc.stdout
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ensure_commit(mirrors_dir: Path, project_id: int, repo_url: str, sha: str) -> Path:
+    """Return the project's mirror, fetched so that it holds `sha`."""
+    mirror = mirrors_dir / f"project-{project_id}.git"
+    with _locked(mirrors_dir / f"project-{project_id}.lock"):
+        if not (mirror / "HEAD").exists():
+            if mirror.exists():
+                shutil.rmtree(mirror)
+            _git(["clone", "--mirror", "--quiet", "--", repo_url, str(mirror)])
+        else:
+            _git(["remote", "set-url", "origin", repo_url], cwd=mirror)
+            if not _has_commit(mirror, sha):
+                _git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
+        if not _has_commit(mirror, sha):
+            raise WorkspaceError(f"commit {sha} is not in {repo_url} (fetched just now)")
+    return mirror
+
+
+def _has_commit(mirror: Path, sha: str) -> bool:
+    try:
+        _git(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=mirror)
+    except WorkspaceError:
+        return False
+    return True
+
+
+def resolve_ref(mirror: Path, ref: str) -> str:
+    """The commit a ref points at in the mirror (used by manual triggers without a SHA)."""
+    return _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=mirror).strip()
+
+
+def fetch_ref(mirrors_dir: Path, project_id: int, repo_url: str, ref: str) -> str:
+    """Fetch the mirror and return the SHA of `ref` (branch name, tag or full ref)."""
+    mirror = mirrors_dir / f"project-{project_id}.git"
+    with _locked(mirrors_dir / f"project-{project_id}.lock"):
+        if not (mirror / "HEAD").exists():
+            _git(["clone", "--mirror", "--quiet", "--", repo_url, str(mirror)])
+        else:
+            _git(["remote", "set-url", "origin", repo_url], cwd=mirror)
+            _git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
+        for candidate in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
+            try:
+                return resolve_ref(mirror, candidate)
+            except WorkspaceError:
+                continue
+    raise WorkspaceError(f"ref {ref!r} does not exist in {repo_url}")
+
+
+def read_file_at(mirror: Path, sha: str, path: str) -> str | None:
+    """A file's text at a commit, or None when the commit has no such file."""
+    try:
+        return _git(["show", f"{sha}:{path}"], cwd=mirror)
+    except WorkspaceError:
+        return None
+
+
+def checkout(mirror: Path, sha: str, dest: Path) -> Path:
+    """A fresh working tree of `sha` at `dest` (replacing anything there)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _git(["clone", "--quiet", "--shared", "--no-checkout", str(mirror), str(dest)])
+    _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha], cwd=dest)
+    return dest
