@@ -29,6 +29,7 @@ class Settings(BaseModel):
     heartbeat_seconds: float = 2.0
     # A running job whose heartbeat is older than this is considered lost.
     lost_after_seconds: float = 30.0
+    reconcile_seconds: float = 5.0
     max_infra_attempts: int = 3
 
     @property
@@ -78,7 +79,23 @@ class Settings(BaseModel):
             appium_home=Path(env.get("INSTEP_APPIUM_HOME") or home / "appium").expanduser(),
             url=(env.get("INSTEP_URL") or "http://127.0.0.1:8080").rstrip("/"),
             token=env.get("INSTEP_TOKEN") or None,
+            heartbeat_seconds=_number(env, "INSTEP_HEARTBEAT_SECONDS", 2.0),
+            lost_after_seconds=_number(env, "INSTEP_LOST_AFTER_SECONDS", 30.0),
+            reconcile_seconds=_number(env, "INSTEP_RECONCILE_SECONDS", 5.0),
         )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be greater than 0")
+    return value
 
 
 def _embedded_secret_key(home: Path) -> str:
@@ -88,7 +105,10 @@ def _embedded_secret_key(home: Path) -> str:
         return path.read_text().strip()
     home.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as f:
         f.write(key)
     return key

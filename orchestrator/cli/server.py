@@ -13,7 +13,6 @@ from orchestrator.cli.output import fail
 from orchestrator.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
-RECONCILE_EVERY_SECONDS = 5.0
 
 
 def load_settings() -> Settings:
@@ -33,11 +32,11 @@ def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
     return app, ctx
 
 
-def reconcile_forever(ctx, stop: threading.Event, every: float = RECONCILE_EVERY_SECONDS) -> None:  # type: ignore[no-untyped-def]
+def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     """The scheduler's loop: re-queue jobs of vanished workers, finish stuck cancels."""
     from orchestrator.scheduler import reconcile
 
-    while not stop.wait(every):
+    while not stop.wait(ctx.settings.reconcile_seconds):
         try:
             with ctx.db.session() as s:
                 dispatches = reconcile(

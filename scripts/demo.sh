@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `make demo`: start Instep in embedded mode, register examples/sample-app as a local git
+# repository with Instep's post-receive hook, push a commit, and follow the run it starts.
+# INSTEP_DEMO_EXIT=1 stops the server when the run ends (used by the tests); otherwise the
+# server keeps running until Ctrl-C so the URLs stay usable.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="$ROOT/.venv"
+INSTEP="$VENV/bin/instep"
+export INSTEP_HOME="${INSTEP_HOME:-$ROOT/.instep/demo}"
+PORT="${INSTEP_DEMO_PORT:-8080}"
+export INSTEP_URL="http://127.0.0.1:$PORT"
+export PATH="$ROOT/tools/bin:$PATH"
+unset INSTEP_REDIS_URL INSTEP_DATABASE_URL
+
+mkdir -p "$INSTEP_HOME"
+if curl -fsS "$INSTEP_URL/api/health" >/dev/null 2>&1; then
+  echo "demo: something already answers on $INSTEP_URL; stop it or set INSTEP_DEMO_PORT" >&2
+  exit 1
+fi
+
+echo "demo: starting instep serve (embedded mode, home $INSTEP_HOME)"
+"$INSTEP" serve --port "$PORT" >"$INSTEP_HOME/serve.log" 2>&1 &
+SERVER=$!
+cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+for _ in $(seq 1 150); do
+  curl -fsS "$INSTEP_URL/api/health" >/dev/null 2>&1 && break
+  kill -0 "$SERVER" 2>/dev/null || { echo "demo: instep serve exited:"; cat "$INSTEP_HOME/serve.log"; exit 1; }
+  sleep 0.2
+done
+
+export INSTEP_TOKEN="$("$INSTEP" token create --role admin --name demo)"
+
+GIT="$INSTEP_HOME/git"
+BARE="$GIT/acme/sample-app.git"
+WORK="$INSTEP_HOME/work/sample-app"
+if [ ! -d "$BARE" ]; then
+  mkdir -p "$GIT/acme" "$(dirname "$WORK")"
+  git init --quiet --bare --initial-branch=main "$BARE"
+  SECRET="$("$INSTEP" project add sample-app --repo "file://$BARE" --secret DEMO_API_KEY=demo-secret-value --json \
+    | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["webhook_secret"])')"
+  "$INSTEP" hook install "$BARE" --url "$INSTEP_URL" --secret "$SECRET" --force >/dev/null
+  rm -rf "$WORK"
+  git clone --quiet "$BARE" "$WORK" 2>/dev/null
+fi
+# Copy the sample app into the working clone (build outputs and caches stay out).
+rsync -a --delete --exclude .git --exclude build --exclude node_modules "$ROOT/examples/sample-app/" "$WORK/" 2>/dev/null \
+  || { find "$WORK" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +; cp -R "$ROOT/examples/sample-app/." "$WORK/"; }
+cd "$WORK"
+git add -A
+git -c user.name="Instep Demo" -c user.email=demo@example.com commit --quiet --allow-empty \
+  -m "demo: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "demo: git push (the post-receive hook notifies Instep)"
+git push origin HEAD:main 2>&1 | sed 's/^/  /'
+SHA="$(git rev-parse HEAD)"
+
+RUN=""
+for _ in $(seq 1 100); do
+  RUN="$("$INSTEP" run list --project sample-app --json | "$VENV/bin/python" -c '
+import json, sys
+runs = [r for r in json.load(sys.stdin)["runs"] if r["sha"] == sys.argv[1]]
+print(runs[0]["id"] if runs else "")' "$SHA")"
+  [ -n "$RUN" ] && break
+  sleep 0.2
+done
+[ -n "$RUN" ] || { echo "demo: no run was started for $SHA; server log:"; tail -50 "$INSTEP_HOME/serve.log"; exit 1; }
+
+echo "demo: following run $RUN"
+"$INSTEP" run logs "$RUN" --follow
+"$INSTEP" run show "$RUN"
+STATUS="$("$INSTEP" run show "$RUN" --json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
+
+cat <<MSG
+
+demo: run $RUN $STATUS
+  API            $INSTEP_URL/api/runs/$RUN   (send Authorization: Bearer \$INSTEP_TOKEN)
+  OpenAPI        $INSTEP_URL/openapi.json
+  token          export INSTEP_TOKEN=$INSTEP_TOKEN INSTEP_URL=$INSTEP_URL
+  CLI            $INSTEP run list --project sample-app
+  push again     cd $WORK && git commit --allow-empty -m again && git push
+MSG
+if [ "${INSTEP_DEMO_EXIT:-0}" = 1 ]; then
+  [ "$STATUS" = succeeded ]
+  exit $?
+fi
+echo "demo: Instep keeps running; press Ctrl-C to stop"
+wait "$SERVER"

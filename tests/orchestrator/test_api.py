@@ -1,0 +1,135 @@
+"""The REST API in-process (FastAPI TestClient) on a real database; Celery is replaced by a
+dispatcher that records what would have been sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from orchestrator.api import create_app
+from orchestrator.artifacts import LocalArtifactStore
+from orchestrator.context import Context
+from orchestrator.db.session import Database
+from orchestrator.logbus import FileLogBus
+from orchestrator.runs import Dispatch
+from orchestrator.settings import Settings
+from orchestrator.tokens import create_token
+
+
+class RecordingDispatcher:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Any]] = []
+
+    def plan(self, run_id: int) -> None:
+        self.sent.append(("plan", run_id))
+
+    def advance(self, run_id: int) -> None:
+        self.sent.append(("advance", run_id))
+
+    def jobs(self, dispatches: list[Dispatch]) -> None:
+        self.sent.extend(("job", d) for d in dispatches)
+
+
+class Api:
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.dispatcher = RecordingDispatcher()
+        self.ctx = Context(settings=settings, db=database, store=LocalArtifactStore(settings.home / "artifacts"),
+                           logs=FileLogBus(settings.logs_dir), dispatcher=self.dispatcher)
+        self.client = TestClient(create_app(self.ctx))
+        self.tokens: dict[str, str] = {}
+        with database.session() as s:
+            for role in ("developer", "qa", "release_manager", "admin"):
+                self.tokens[role] = create_token(s, role)[1]
+            s.commit()
+
+    def as_(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+@pytest.fixture
+def api(settings: Settings, database: Database) -> Api:
+    return Api(settings, database)
+
+
+def test_every_route_needs_a_valid_token(api: Api) -> None:
+    assert api.client.get("/api/projects").status_code == 401
+    r = api.client.get("/api/runs", headers={"Authorization": "Bearer inst_not-a-real-token"})
+    assert r.status_code == 401 and r.json()["detail"] == "invalid or revoked API token"
+
+
+def test_roles_are_checked_on_mutating_routes(api: Api) -> None:
+    body = {"name": "shop", "repo_url": "https://github.com/acme/shop.git"}
+    r = api.client.post("/api/projects", json=body, headers=api.as_("developer"))
+    assert r.status_code == 403 and "needs one of: admin" in r.json()["detail"]
+    r = api.client.post("/api/projects", json=body, headers=api.as_("admin"))
+    assert r.status_code == 201
+    created = r.json()
+    assert created["match"] == "acme/shop" and len(created["webhook_secret"]) >= 32
+    assert api.client.post("/api/projects", json=body, headers=api.as_("admin")).status_code == 409
+    # Everyone with a token may read; the webhook secret is never shown again.
+    listed = api.client.get("/api/projects", headers=api.as_("qa")).json()
+    assert [p["name"] for p in listed] == ["shop"] and "webhook_secret" not in listed[0]
+    r = api.client.post("/api/runs", json={"project": "shop", "ref": "main", "sha": "a" * 40}, headers=api.as_("qa"))
+    assert r.status_code == 403
+
+
+def test_secrets_are_write_only(api: Api) -> None:
+    api.client.post("/api/projects", json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
+                    headers=api.as_("admin"))
+    r = api.client.put("/api/projects/shop/secrets", json={"set": {"PLAY_KEY": "hunter2-long"}},
+                       headers=api.as_("admin"))
+    assert r.status_code == 200 and r.json()["secret_names"] == ["PLAY_KEY"]
+    assert "hunter2-long" not in r.text
+    r = api.client.put("/api/projects/shop/secrets", json={"set": {"bad-name": "x"}}, headers=api.as_("admin"))
+    assert r.status_code == 422 and "bad-name" in r.json()["detail"]
+
+
+def test_trigger_list_show_cancel_and_rerun(api: Api) -> None:
+    api.client.post("/api/projects", json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
+                    headers=api.as_("admin"))
+    r = api.client.post("/api/runs", json={"project": "shop", "ref": "main", "sha": "c" * 40},
+                        headers=api.as_("developer"))
+    assert r.status_code == 201, r.text
+    run = r.json()
+    assert run["status"] == "queued" and run["ref"] == "refs/heads/main" and run["number"] == 1
+    assert api.dispatcher.sent == [("plan", run["id"])]
+
+    page = api.client.get("/api/runs", params={"project": "shop", "status": "queued"}, headers=api.as_("qa")).json()
+    assert [r["id"] for r in page["runs"]] == [run["id"]]
+    assert api.client.get("/api/runs", params={"project": "nope"}, headers=api.as_("qa")).status_code == 404
+
+    detail = api.client.get(f"/api/runs/{run['id']}", headers=api.as_("qa")).json()
+    assert detail["jobs"] == [] and detail["events"][0]["to_status"] == "queued"
+
+    r = api.client.post(f"/api/runs/{run['id']}/cancel", headers=api.as_("developer"))
+    assert r.status_code == 200 and r.json()["cancel_requested"] is True
+    r = api.client.post(f"/api/runs/{run['id']}/rerun", headers=api.as_("developer"))
+    assert r.status_code == 409 and "still queued" in r.json()["detail"]
+    assert api.client.get("/api/runs/999999", headers=api.as_("qa")).status_code == 404
+
+
+def test_pagination_walks_every_run_once(api: Api) -> None:
+    api.client.post("/api/projects", json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
+                    headers=api.as_("admin"))
+    for i in range(7):
+        api.client.post("/api/runs", json={"project": "shop", "ref": "main", "sha": f"{i:040x}"},
+                        headers=api.as_("developer"))
+    seen: list[int] = []
+    before = None
+    while True:
+        params = {"limit": 3, **({"before": before} if before else {})}
+        page = api.client.get("/api/runs", params=params, headers=api.as_("qa")).json()
+        seen += [r["number"] for r in page["runs"]]
+        before = page["next_before"]
+        if before is None:
+            break
+    assert seen == [7, 6, 5, 4, 3, 2, 1]
+
+
+def test_openapi_document_describes_the_api(api: Api) -> None:
+    doc = api.client.get("/openapi.json").json()
+    for path in ("/api/runs", "/api/runs/{run_id}/cancel", "/api/projects/{name}/secrets",
+                 "/api/jobs/{job_id}/log/stream", "/api/webhooks/{provider}", "/api/artifacts/{artifact_id}"):
+        assert path in doc["paths"], path
