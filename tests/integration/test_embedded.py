@@ -1,0 +1,170 @@
+"""End to end in embedded mode: `instep serve` as a real process (uvicorn, in-process Celery
+worker on the memory transport, SQLite), a real git repository, real webhooks and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orchestrator.webhooks import sign
+from tests.conftest import Repo
+from tests.integration.harness import Instep, wait_for
+
+pytestmark = pytest.mark.integration
+
+PIPELINE = """\
+version: 1
+triggers:
+  branches: ["main", "release/*"]
+platforms:
+  android: {}
+  ios: {}
+stages:
+  unit:
+    run: |
+      echo "unit tests on $INSTEP_PLATFORM"
+      echo "api key is $SHOP_API_KEY"
+  build:
+    needs: [unit]
+    run: |
+      mkdir -p "$INSTEP_ARTIFACTS_DIR"
+      echo "bundle for $INSTEP_PLATFORM" > "$INSTEP_ARTIFACTS_DIR/app-$INSTEP_PLATFORM.txt"
+      echo built
+"""
+
+
+@pytest.fixture
+def instep(tmp_path: Path) -> Iterator[Instep]:
+    server = Instep(tmp_path / "home")
+    server.serve()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _register(instep: Instep, repo: Repo) -> str:
+    data = instep.cli_json("project", "add", "shop", "--repo", repo.url, "--secret", "SHOP_API_KEY=s3cr3t-api-key")
+    assert data["match"] == "acme/shop"
+    return data["webhook_secret"]
+
+
+def _github_push(instep: Instep, secret: str, sha: str, ref: str = "refs/heads/main", delivery: str | None = None,
+                 before: str = "0" * 40) -> httpx.Response:
+    body = json.dumps({
+        "ref": ref, "before": before, "after": sha, "deleted": False,
+        "repository": {"full_name": "acme/shop", "clone_url": "https://evil.example/attacker.git"},
+        "pusher": {"name": "dev"}, "head_commit": {"message": "change"},
+    }).encode()
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push",
+               "X-GitHub-Delivery": delivery or str(uuid.uuid4()), "X-Hub-Signature-256": sign(secret, body)}
+    return httpx.post(f"{instep.url}/api/webhooks/github", content=body, headers=headers, timeout=10)
+
+
+def test_a_push_webhook_becomes_a_finished_run_with_logs_and_artifacts(instep: Instep, repo: Repo) -> None:
+    secret = _register(instep, repo)
+    sha = repo.commit({"instep.yml": PIPELINE}, "add pipeline")
+    r = _github_push(instep, secret, sha, delivery="delivery-1")
+    assert r.status_code == 201, r.text
+    run_id = r.json()["run_id"]
+    again = _github_push(instep, secret, sha, delivery="delivery-1")
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+
+    run = instep.wait_run(run_id)
+    assert run["status"] == "succeeded", run
+    assert sorted(j["key"] for j in run["jobs"]) == ["build:android", "build:ios", "unit:android", "unit:ios"]
+    assert all(j["status"] == "succeeded" for j in run["jobs"])
+
+    unit = next(j for j in run["jobs"] if j["key"] == "unit:android")
+    with instep.api() as api:
+        log = api.get(f"/api/jobs/{unit['id']}/log").text
+        assert "unit tests on android" in log
+        assert "api key is ***" in log and "s3cr3t-api-key" not in log
+        names = {a["name"]: a for a in run["artifacts"]}
+        assert "build:ios/app-ios.txt" in names and "unit:android/log.txt" in names
+        body = api.get(f"/api/artifacts/{names['build:ios/app-ios.txt']['id']}").content
+        assert body == b"bundle for ios\n"
+
+    shown = instep.cli("run", "show", str(run_id)).stdout
+    assert "succeeded" in shown and "build:android" in shown
+    logs = instep.cli("run", "logs", str(run_id), "--follow").stdout
+    assert "==> unit:ios" in logs and "unit tests on ios" in logs and f"run {run_id} succeeded" in logs
+    assert "s3cr3t-api-key" not in logs
+
+
+def test_invalid_pipeline_fails_at_planning_with_the_errors(instep: Instep, repo: Repo) -> None:
+    _register(instep, repo)
+    sha = repo.commit({"instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  build:\n    needs: [nope]\n    run: x\n"})
+    run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
+    run = instep.wait_run(run_id)
+    assert run["status"] == "failed" and run["sha"] == sha
+    assert "invalid instep.yml" in run["reason"] and "instep.yml:5:" in run["reason"] and "nope" in run["reason"]
+    assert "instep.yml:5:" in instep.cli("run", "show", str(run_id)).stdout
+
+
+def test_a_push_on_an_untracked_branch_is_skipped_with_the_reason(instep: Instep, repo: Repo) -> None:
+    secret = _register(instep, repo)
+    sha = repo.commit({"instep.yml": PIPELINE}, branch="docs")
+    run_id = _github_push(instep, secret, sha, ref="refs/heads/docs").json()["run_id"]
+    run = instep.wait_run(run_id)
+    assert run["status"] == "skipped" and "docs" in run["reason"] and run["jobs"] == []
+
+
+def test_a_hanging_job_is_killed_at_its_timeout(instep: Instep, repo: Repo, tmp_path: Path) -> None:
+    _register(instep, repo)
+    pidfile = tmp_path / "sleeper.pid"
+    repo.commit({"instep.yml": f"version: 1\nplatforms: {{android: {{}}}}\nstages:\n  hang:\n    timeout: 2s\n"
+                               f"    run: 'sleep 300 & echo $! > {pidfile}; wait'\n"})
+    run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
+    run = instep.wait_run(run_id, timeout=60)
+    assert run["status"] == "failed"
+    assert run["jobs"][0]["reason"] == "timed out after 2 s"
+    pid = int(pidfile.read_text())
+    wait_for("the timed-out job's child to be gone", lambda: not _alive(pid), timeout=10)
+
+
+def test_cancel_reaches_a_running_job(instep: Instep, repo: Repo) -> None:
+    _register(instep, repo)
+    repo.commit({"instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  long:\n    run: echo started; sleep 300\n"
+                               "  after:\n    needs: [long]\n    run: echo never\n"})
+    run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
+    wait_for("the job to run", lambda: instep.run(run_id)["jobs"] and instep.run(run_id)["jobs"][0]["status"] == "running")
+    instep.cli("run", "cancel", str(run_id))
+    run = instep.wait_run(run_id, timeout=30)
+    assert run["status"] == "canceled"
+    assert {j["key"]: j["status"] for j in run["jobs"]} == {"long:android": "canceled", "after:android": "canceled"}
+
+
+def test_webhook_bad_input_is_refused_with_the_reason(instep: Instep, repo: Repo) -> None:
+    secret = _register(instep, repo)
+    url = f"{instep.url}/api/webhooks/github"
+    r = httpx.post(url, content=b"{not json", headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
+                                                       "X-GitHub-Delivery": "x"})
+    assert r.status_code == 400
+    body = json.dumps({"ref": "refs/heads/main", "after": "a" * 40, "before": "0" * 40,
+                       "repository": {"full_name": "acme/shop"}}).encode()
+    r = httpx.post(url, content=body, headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
+                                               "X-GitHub-Delivery": "y", "X-Hub-Signature-256": sign("wrong", body)})
+    assert r.status_code == 401
+    other = body.replace(b"acme/shop", b"acme/other")
+    r = httpx.post(url, content=other, headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
+                                                "X-GitHub-Delivery": "z", "X-Hub-Signature-256": sign(secret, other)})
+    assert r.status_code == 404 and "acme/other" in r.text
+    big = b"{" + b" " * (25 * 1024 * 1024) + b"}"
+    r = httpx.post(url, content=big, headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
+                                              "X-GitHub-Delivery": "w"}, timeout=60)
+    assert r.status_code == 413
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
