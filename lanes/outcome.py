@@ -1,0 +1,114 @@
+"""How a lane ended, decided from plain facts: the process result, the `[!]` error fastlane
+printed, the step banners in the log, and the steps of report.xml."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lanes.artifacts import Artifact
+from lanes.junit import TestCase
+from lanes.report import Step
+
+LaneStatus = Literal["succeeded", "failed", "canceled"]
+
+_STEP_BANNER = re.compile(r"^-+ Step: (.+?) -+$")
+_ERROR_PREFIX = "[!] "
+_UNKNOWN_LANE = re.compile(r"^Could not find lane '(.+?)'\. Available lanes: (.*)$")
+MAX_REASON_CHARS = 500
+
+
+class LaneLogWatcher:
+    """Passes each log line on, remembering the `[!]` error line and the step being run.
+    Keeps O(1) state however long the log is."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        self._on_line = on_line
+        self.error: str | None = None
+        self.current_step: str | None = None
+        self.lines = 0
+
+    def __call__(self, line: str) -> None:
+        self.lines += 1
+        if line.startswith(_ERROR_PREFIX) and line[len(_ERROR_PREFIX) :].strip():
+            self.error = line[len(_ERROR_PREFIX) :].strip()
+        else:
+            banner = _STEP_BANNER.match(line.strip())
+            if banner:
+                self.current_step = banner.group(1)
+        self._on_line(line)
+
+
+@dataclass(frozen=True)
+class LaneResult:
+    """What the job shows for a lane: status and reason, steps, artifacts, tests and timing.
+
+    `status` is "succeeded", "failed" (including `timed_out`) or "canceled"; `reason` is None
+    only on success. `problems` lists things that went wrong reading results (an unreadable
+    JUnit file) without changing the lane's status."""
+
+    status: LaneStatus
+    reason: str | None
+    lane: str
+    command: tuple[str, ...]
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    steps: list[Step] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    tests: list[TestCase] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    report_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def failed_step(self) -> Step | None:
+        return next((step for step in self.steps if not step.ok), None)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
+
+
+def decide(
+    *,
+    lane: str,
+    fastfile: str,
+    exit_code: int | None,
+    timed_out: bool,
+    canceled: bool,
+    timeout_s: float | None,
+    error: str | None,
+    last_step: str | None,
+    steps: list[Step] | None,
+    last_line: str | None,
+) -> tuple[LaneStatus, str | None]:
+    """Status and user-facing reason for a finished lane."""
+    if canceled:
+        return "canceled", f"lane '{lane}' was canceled" + (
+            f" during step '{last_step}'" if last_step else ""
+        )
+    if timed_out:
+        during = f" during step '{last_step}'" if last_step else ""
+        return "failed", f"lane '{lane}' timed out after {timeout_s:g} s{during}; the process tree was killed"
+    if exit_code == 0:
+        return "succeeded", None
+    if error:
+        unknown = _UNKNOWN_LANE.match(error)
+        if unknown:
+            return "failed", (
+                f"lane '{unknown.group(1)}' does not exist in {fastfile}; "
+                f"lanes that exist: {unknown.group(2)}"
+            )
+    failed = next((step for step in steps or [] if not step.ok), None)
+    message = error or (failed.failure if failed else None) or last_line
+    at = f" at step '{failed.name}'" if failed else ""
+    detail = f": {_short(message)}" if message else ""
+    return "failed", f"lane '{lane}' failed{at} (fastlane exited with code {exit_code}){detail}"
