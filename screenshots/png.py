@@ -17,6 +17,7 @@ from screenshots.pixelmatch import RGBAImage
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 50 megapixels: a 1440x3200 phone screen is 4.6 MP; RGBA at 50 MP is already 200 MB per image.
 DEFAULT_MAX_PIXELS = 50_000_000
+_PNG_MAX_SIDE = 2**31 - 1
 
 
 class ScreenshotFileError(Exception):
@@ -49,6 +50,9 @@ def read_header(data: bytes, *, name: str = "image") -> PngHeader:
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise CorruptPngError(f"{name}: truncated or corrupt PNG (no IHDR header); capture it again")
     width, height = struct.unpack(">II", data[16:24])
+    (crc,) = struct.unpack(">I", data[29:33])
+    if crc != zlib.crc32(data[12:29]) or width > _PNG_MAX_SIDE or height > _PNG_MAX_SIDE:
+        raise CorruptPngError(f"{name}: corrupt PNG header (bad IHDR checksum or size); capture it again")
     if width == 0 or height == 0:
         raise CorruptPngError(f"{name}: corrupt PNG header ({width}x{height}); capture it again")
     return PngHeader(width, height)
