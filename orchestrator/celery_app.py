@@ -40,14 +40,17 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         # Long builds must not be redelivered while still running; lost ones are the reconciler's job.
-        broker_transport_options={"visibility_timeout": 6 * 3600},
+        broker_transport_options={"visibility_timeout": 6 * 3600}
+        if settings.redis_url
+        # The in-memory transport polls; poll often so embedded scheduling stays fast.
+        else {"polling_interval": 0.01},
     )
     _register_tasks(app)
     return app
 
 
-def _context(task: Any) -> Context:
-    ctx = getattr(task.app, "instep_context", None)
+def _context(app: Celery) -> Context:
+    ctx = getattr(app, "instep_context", None)
     if ctx is None:
         raise RuntimeError("the Celery app has no Instep context; start it through `instep worker`")
     return ctx
@@ -58,13 +61,13 @@ def _register_tasks(app: Celery) -> None:
     def plan_run(self: Any, run_id: int) -> None:
         from orchestrator.pipeline import plan_queued_run
 
-        plan_queued_run(_context(self), run_id)
+        plan_queued_run(_context(app), run_id)
 
     @app.task(name=ADVANCE_TASK, bind=True)
     def advance_run(self: Any, run_id: int) -> None:
         from orchestrator.scheduler import advance
 
-        ctx = _context(self)
+        ctx = _context(app)
         with ctx.db.session() as s:
             dispatches = advance(s, run_id)
             s.commit()
@@ -75,7 +78,7 @@ def _register_tasks(app: Celery) -> None:
         from orchestrator.executor import execute_attempt
 
         hostname = self.request.hostname or socket.gethostname()
-        execute_attempt(_context(self), job_id, attempt, worker=f"{hostname}/{threading.get_ident()}")
+        execute_attempt(_context(app), job_id, attempt, worker=f"{hostname}/{threading.get_ident()}")
 
 
 class CeleryDispatcher:

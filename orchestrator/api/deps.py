@@ -25,8 +25,14 @@ def get_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[Sessi
         yield session
 
 
+def get_read_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[Session]:
+    with ctx.db.read_session() as session:
+        yield session
+
+
 ContextDep = Annotated[Context, Depends(get_context)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 def require(*roles: str) -> Callable[..., ApiToken]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from orchestrator import projects as service
-from orchestrator.api.deps import Admin, Reader, SessionDep
+from orchestrator.api.deps import Admin, Reader, ReadSessionDep, SessionDep
 from orchestrator.api.schemas import ProjectCreated, ProjectIn, ProjectOut, SecretsIn
 from orchestrator.db.models import Project
 
@@ -44,12 +44,12 @@ def create_project(body: ProjectIn, session: SessionDep, _: Admin) -> ProjectCre
 
 
 @router.get("", response_model=list[ProjectOut])
-def list_projects(session: SessionDep, _: Reader) -> list[ProjectOut]:
+def list_projects(session: ReadSessionDep, _: Reader) -> list[ProjectOut]:
     return [project_out(p) for p in service.list_projects(session)]
 
 
 @router.get("/{name}", response_model=ProjectOut)
-def get_project(name: str, session: SessionDep, _: Reader) -> ProjectOut:
+def get_project(name: str, session: ReadSessionDep, _: Reader) -> ProjectOut:
     try:
         return project_out(service.get_project(session, name))
     except service.ProjectNotFound as exc:

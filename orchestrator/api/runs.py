@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from orchestrator import projects as project_service
 from orchestrator import runs as service
-from orchestrator.api.deps import ContextDep, Developer, Reader, SessionDep
+from orchestrator.api.deps import ContextDep, Developer, Reader, ReadSessionDep, SessionDep
 from orchestrator.api.schemas import ArtifactOut, EventOut, JobOut, RunDetail, RunOut, RunPage, TriggerIn
 from orchestrator.artifacts import ArtifactError
 from orchestrator.context import Context
@@ -96,7 +96,7 @@ def _get_run(session, run_id: int) -> Run:  # type: ignore[no-untyped-def]
 
 @router.get("/runs", response_model=RunPage)
 def list_runs(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     project: str | None = None,
     status: str | None = None,
@@ -137,7 +137,7 @@ def trigger_run(body: TriggerIn, session: SessionDep, ctx: ContextDep, token: De
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
-def get_run(run_id: int, session: SessionDep, _: Reader) -> RunDetail:
+def get_run(run_id: int, session: ReadSessionDep, _: Reader) -> RunDetail:
     return run_detail(session, _get_run(session, run_id))
 
 
@@ -185,7 +185,7 @@ def _stored_log(session, ctx: Context, job: Job) -> Iterator[bytes] | None:  # t
 
 
 @router.get("/jobs/{job_id}/log", response_class=PlainTextResponse)
-def job_log(job_id: int, session: SessionDep, ctx: ContextDep, _: Reader):  # type: ignore[no-untyped-def]
+def job_log(job_id: int, session: ReadSessionDep, ctx: ContextDep, _: Reader):  # type: ignore[no-untyped-def]
     job = _job(session, job_id)
     if job.status in FINAL_JOB:
         stored = _stored_log(session, ctx, job)
@@ -199,13 +199,13 @@ def job_log(job_id: int, session: SessionDep, ctx: ContextDep, _: Reader):  # ty
 def job_log_stream(
     job_id: int,
     ctx: ContextDep,
-    session: SessionDep,
     _: Reader,
     last_event_id: Annotated[int | None, Header()] = None,
     max_seconds: Annotated[float, Query(gt=0, le=24 * 3600)] = 3600,
 ) -> StreamingResponse:
     """Server-sent events: one `data:` per log line with its index as `id`, then `event: end`."""
-    _job(session, job_id)
+    with ctx.db.read_session() as session:
+        _job(session, job_id)
 
     def events() -> Iterator[str]:
         offset = 0 if last_event_id is None else last_event_id + 1
@@ -219,7 +219,7 @@ def job_log_stream(
             if lines:
                 last_sent = time.monotonic()
                 continue
-            with ctx.db.session() as s:
+            with ctx.db.read_session() as s:
                 job = s.get(Job, job_id)
                 status = job.status if job else "gone"
             if done or status in FINAL_JOB or status == "gone":
@@ -241,7 +241,7 @@ def job_log_stream(
 
 
 @router.get("/artifacts/{artifact_id}")
-def download_artifact(artifact_id: int, session: SessionDep, ctx: ContextDep, _: Reader) -> StreamingResponse:
+def download_artifact(artifact_id: int, session: ReadSessionDep, ctx: ContextDep, _: Reader) -> StreamingResponse:
     row = session.get(Artifact, artifact_id)
     if row is None:
         raise HTTPException(404, f"no artifact with id {artifact_id}")

@@ -26,9 +26,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
-    # IMMEDIATE takes the write lock up front: two schedulers reading the same run can never both
-    # act on it, and no transaction fails late on a stale snapshot.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sessions that may write take the write lock up front (IMMEDIATE): two schedulers reading the
+    # same run can never both act on it, and no transaction fails late on a stale snapshot.
+    # Read-only sessions (API reads, live logs) begin deferred and never block writers in WAL.
+    if connection.get_execution_options().get("instep_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -52,6 +56,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(instep_read_only=True), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,7 +66,19 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        session = self.sessions()
+        """A session that may write (the caller commits)."""
+        with self._session(self.sessions) as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite it never takes the write lock."""
+        with self._session(self.read_sessions) as session:
+            yield session
+
+    @contextmanager
+    def _session(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+        session = factory()
         try:
             yield session
         except BaseException:
