@@ -16,7 +16,10 @@ from lanes.report import Step
 LaneStatus = Literal["succeeded", "failed", "canceled"]
 
 _STEP_BANNER = re.compile(r"^-+ Step: (.+?) -+$")
-_ERROR_PREFIX = "[!] "
+# "[!] message", or in a crash report "...in `shell_error!': [!] message (FastlaneCore::...Error)".
+_ERROR = re.compile(r"(?:^|: )\[!\] (?P<message>.+?)(?: \((?:[A-Z]\w*::)*[A-Z]\w*\))?$")
+# The first line of an uncaught Ruby exception: "Fastfile:57:in `run': message (Errno::ENOENT)".
+_CRASH = re.compile(r"^(?P<where>[^\s:]+:\d+):in `[^']*': (?P<message>.+) \((?P<type>[A-Z][\w:]*)\)$")
 _UNKNOWN_LANE = re.compile(r"^Could not find lane '(.+?)'\. Available lanes: (.*)$")
 MAX_REASON_CHARS = 500
 
@@ -28,13 +31,18 @@ class LaneLogWatcher:
     def __init__(self, on_line: Callable[[str], None]) -> None:
         self._on_line = on_line
         self.error: str | None = None
+        self.crash: str | None = None
         self.current_step: str | None = None
         self.lines = 0
 
     def __call__(self, line: str) -> None:
         self.lines += 1
-        if line.startswith(_ERROR_PREFIX) and line[len(_ERROR_PREFIX) :].strip():
-            self.error = line[len(_ERROR_PREFIX) :].strip()
+        error = _ERROR.search(line)
+        if error and error.group("message").strip():
+            self.error = error.group("message").strip()
+        elif self.crash is None and (crash := _CRASH.match(line)):
+            where, message, kind = crash.group("where", "message", "type")
+            self.crash = f"{message} ({kind} at {where})"
         else:
             banner = _STEP_BANNER.match(line.strip())
             if banner:
@@ -86,6 +94,7 @@ def decide(
     canceled: bool,
     timeout_s: float | None,
     error: str | None,
+    crash: str | None = None,
     last_step: str | None,
     steps: list[Step] | None,
     last_line: str | None,
@@ -108,7 +117,7 @@ def decide(
                 f"lanes that exist: {unknown.group(2)}"
             )
     failed = next((step for step in steps or [] if not step.ok), None)
-    message = error or (failed.failure if failed else None) or last_line
+    message = error or (failed.failure if failed else None) or crash or last_line
     at = f" at step '{failed.name}'" if failed else ""
     detail = f": {_short(message)}" if message else ""
     return "failed", f"lane '{lane}' failed{at} (fastlane exited with code {exit_code}){detail}"

@@ -94,6 +94,7 @@ def run_lane(
         canceled=result.canceled,
         timeout_s=timeout,
         error=watcher.error,
+        crash=watcher.crash,
         last_step=watcher.current_step,
         steps=steps,
         last_line=last_line,
