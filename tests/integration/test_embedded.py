@@ -168,3 +168,42 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_the_same_delivery_posted_20_times_at_once_starts_one_run(instep: Instep, repo: Repo) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    secret = _register(instep, repo)
+    sha = repo.commit({"instep.yml": PIPELINE})
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _i: _github_push(instep, secret, sha, delivery="same-delivery"), range(20)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] * 19 + [201], [a.text for a in answers]
+    with instep.api() as api:
+        assert len(api.get("/api/runs", params={"project": "shop"}).json()["runs"]) == 1
+
+
+def test_gitlab_pushes_pings_and_deletions(instep: Instep, repo: Repo) -> None:
+    secret = _register(instep, repo)
+    sha = repo.commit({"instep.yml": PIPELINE})
+    url = f"{instep.url}/api/webhooks/gitlab"
+    body = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "before": "0" * 40, "after": sha,
+                       "checkout_sha": sha, "user_username": "dev",
+                       "project": {"path_with_namespace": "acme/shop"}, "commits": []}).encode()
+    headers = {"Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": secret}
+    r = httpx.post(url, content=body, headers=headers)
+    assert r.status_code == 201, r.text
+    assert instep.wait_run(r.json()["run_id"])["status"] == "succeeded"
+    wrong = httpx.post(url, content=body, headers={**headers, "X-Gitlab-Token": "not-the-secret"})
+    assert wrong.status_code == 401
+    deleted = json.dumps({"ref": "refs/heads/old", "before": sha, "after": "0" * 40, "checkout_sha": None,
+                          "project": {"path_with_namespace": "acme/shop"}}).encode()
+    r = httpx.post(url, content=deleted, headers=headers)
+    assert r.status_code == 202 and "deleted" in r.json()["reason"]
+    r = httpx.post(url, content=body, headers={**headers, "Content-Type": "text/plain"})
+    assert r.status_code == 400 and "content type" in r.json()["detail"]
+    ping = json.dumps({"zen": "Keep it simple.", "hook_id": 1, "repository": {"full_name": "acme/shop"}}).encode()
+    r = httpx.post(f"{instep.url}/api/webhooks/github", content=ping, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "ping", "X-GitHub-Delivery": "p1",
+        "X-Hub-Signature-256": sign(secret, ping)})
+    assert r.status_code == 200 and r.json()["status"] == "pong"
