@@ -16,6 +16,9 @@ SKIP_DIRS = frozenset(
 MAX_DEPTH = 8
 MAX_ENTRIES_VISITED = 50_000
 MAX_ARTIFACTS = 500
+# run_lane marks every artifacts directory it fills, so a later lane in the same workspace does
+# not collect an earlier lane's artifacts as its own outputs.
+MARKER = ".instep-artifacts"
 # Copies into the artifacts directory land under this folder, keeping their workspace path.
 WORKSPACE_FOLDER = "workspace"
 
@@ -72,7 +75,11 @@ def _walk(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
             if visited > MAX_ENTRIES_VISITED:
                 return
             if entry.is_dir(follow_symlinks=False):
-                if depth + 1 < MAX_DEPTH and entry.name not in SKIP_DIRS:
+                if (
+                    depth + 1 < MAX_DEPTH
+                    and entry.name not in SKIP_DIRS
+                    and not os.path.exists(os.path.join(entry.path, MARKER))
+                ):
                     stack.append((Path(entry.path), depth + 1))
             elif entry.is_file(follow_symlinks=False):
                 yield Path(entry.path), entry.stat(follow_symlinks=False)
@@ -88,6 +95,12 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def mark_artifacts_dir(artifacts_dir: Path) -> None:
+    """Create `artifacts_dir` with the marker that keeps workspace walks out of it."""
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    (artifacts_dir / MARKER).touch()
+
+
 def collect_artifacts(
     workspace: Path,
     artifacts_dir: Path,
@@ -100,6 +113,7 @@ def collect_artifacts(
     whoever uploads the artifacts directory uploads them too."""
     artifacts_dir = artifacts_dir.resolve()
     workspace = workspace.resolve()
+    mark_artifacts_dir(artifacts_dir)
     excluded = {p.resolve() for p in exclude}
     found: list[Artifact] = []
     if workspace != artifacts_dir:
@@ -119,7 +133,7 @@ def collect_artifacts(
     for path, stat in _walk(artifacts_dir):
         if len(found) >= MAX_ARTIFACTS:
             break
-        if path in copied or path in excluded:
+        if path in copied or path in excluded or path.name == MARKER:
             continue
         kind = artifact_kind(path.relative_to(artifacts_dir).as_posix()) or "file"
         found.append(Artifact(path=path, kind=kind, size=stat.st_size))

@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from lanes.artifacts import Artifact
-from lanes.junit import TestCase
+from lanes.junit import TestCase, count_by_status
 from lanes.report import Step
 
 LaneStatus = Literal["succeeded", "failed", "canceled"]
@@ -78,6 +78,47 @@ class LaneResult:
     @property
     def failed_step(self) -> Step | None:
         return next((step for step in self.steps if not step.ok), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for `--json` output and for storing with the job)."""
+        return {
+            "lane": self.lane,
+            "status": self.status,
+            "reason": self.reason,
+            "command": list(self.command),
+            "exit_code": self.exit_code,
+            "timed_out": self.timed_out,
+            "duration_s": round(self.duration_s, 3),
+            "failed_step": self.failed_step.name if self.failed_step else None,
+            "steps": [
+                {"index": s.index, "name": s.name, "duration_s": s.duration_s, "failure": s.failure}
+                for s in self.steps
+            ],
+            "artifacts": [
+                {
+                    "path": str(a.path),
+                    "kind": a.kind,
+                    "size": a.size,
+                    "origin": str(a.origin) if a.origin else None,
+                }
+                for a in self.artifacts
+            ],
+            "tests": [
+                {
+                    "suite": t.suite,
+                    "name": t.name,
+                    "classname": t.classname,
+                    "duration_s": t.duration_s,
+                    "status": t.status,
+                    "message": t.message,
+                    "source": t.source,
+                }
+                for t in self.tests
+            ],
+            "test_counts": count_by_status(self.tests),
+            "problems": list(self.problems),
+            "report_path": str(self.report_path) if self.report_path else None,
+        }
 
 
 def _short(text: str) -> str:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from lanes.artifacts import Artifact, collect_artifacts
+from lanes.artifacts import Artifact, collect_artifacts, mark_artifacts_dir
 from lanes.command import OptionValue, lane_command, lane_name
 from lanes.environment import lane_env
 from lanes.fastfile import find_fastfile
@@ -60,6 +60,7 @@ def run_lane(
     artifacts_dir = Path(artifacts_dir)
     fastfile = find_fastfile(workspace)
     argv = lane_command(fastlane, platform, lane, options)
+    mark_artifacts_dir(artifacts_dir)
     report_dir = artifacts_dir / REPORT_FOLDER
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / REPORT_NAME).unlink(missing_ok=True)
