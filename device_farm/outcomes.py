@@ -39,6 +39,8 @@ class Attempt:
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest test class
+
     test_id: str
     attempts: tuple[Attempt, ...]
     quarantined: bool = False
