@@ -1,4 +1,4 @@
-"""What a webhook means once verified: a push, a ping, or something Instep ignores."""
+"""What a verified delivery means: a push, a ping, or an event Instep ignores."""
 
 from __future__ import annotations
 
@@ -8,28 +8,14 @@ from typing import Literal
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 ZERO_SHA = "0" * 40
 
-
-class WebhookError(Exception):
-    """A refused delivery; `status` is the HTTP status to answer with."""
-
-    status = 400
-
-
-class BadRequest(WebhookError):
-    status = 400
-
-
-class BadSignature(WebhookError):
-    status = 401
-
-
-class PayloadTooLarge(WebhookError):
-    status = 413
+Provider = Literal["github", "gitlab", "git"]
 
 
 @dataclass(frozen=True)
 class PushNotice:
-    provider: Literal["github", "gitlab", "git"]
+    """One ref moved (or was deleted) in a repository."""
+
+    provider: Provider
     delivery_id: str
     repository: str
     ref: str
@@ -42,6 +28,8 @@ class PushNotice:
 
 @dataclass(frozen=True)
 class Ping:
+    """GitHub checking that the webhook works; answered 200."""
+
     provider: str
     delivery_id: str
     repository: str | None
@@ -49,6 +37,13 @@ class Ping:
 
 @dataclass(frozen=True)
 class Ignored:
+    """An event that starts nothing; answered 202 with the reason."""
+
     provider: str
     event: str
     reason: str
+
+
+def is_zero_sha(sha: object) -> bool:
+    """True for a missing sha or git's all-zeros "no object" sha (a created or deleted ref)."""
+    return sha is None or sha == "" or (isinstance(sha, str) and set(sha) == {"0"})

@@ -1,9 +1,17 @@
-"""HMAC-SHA256 webhook signatures and constant-time token checks."""
+"""HMAC-SHA256 body signatures (GitHub, Instep's hook) and shared tokens (GitLab), compared in
+constant time so that response timing says nothing about how much of a guess was right."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from collections.abc import Mapping
+
+from orchestrator.webhooks.errors import BadSignature
+from orchestrator.webhooks.payloads import header
+
+_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -11,13 +19,37 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+def verify_signature(secret: str, body: bytes, headers: Mapping[str, str], name: str) -> None:
+    """Raise BadSignature unless header `name` is `sha256=<hex>` of `body` keyed with `secret`."""
+    _require_secret(secret)
+    value = (header(headers, name) or "").strip()
+    if not value:
+        raise BadSignature(
+            f"missing header {name}: the webhook must be signed with the project's webhook secret"
+        )
+    match = _SIGNATURE.fullmatch(value)
+    if match is None:
+        raise BadSignature(f"header {name} is not of the form sha256=<64 hex digits>")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), match.group(1).lower().encode()):
+        raise BadSignature(
+            f"header {name} does not match the body: the webhook's secret differs from the project's webhook secret"
+        )
 
 
-def token_matches(secret: str, header: str | None) -> bool:
-    if not header:
-        return False
-    return hmac.compare_digest(secret.encode(), header.encode())
+def verify_token(secret: str, headers: Mapping[str, str], name: str) -> None:
+    """Raise BadSignature unless header `name` equals `secret`."""
+    _require_secret(secret)
+    value = header(headers, name)
+    if not value:
+        raise BadSignature(
+            f"missing header {name}: set the webhook's secret token to the project's webhook secret"
+        )
+    if not hmac.compare_digest(secret.encode(), value.encode()):
+        raise BadSignature(f"header {name} does not match the project's webhook secret")
+
+
+def _require_secret(secret: str) -> None:
+    # With an empty key anyone can sign; refuse rather than accept every delivery.
+    if not secret:
+        raise BadSignature("the project has no webhook secret; set one before accepting webhooks")
