@@ -182,7 +182,8 @@ def run_pypi(pairs: list[Pair], sample: int, ours: dict[str, int | None]) -> tup
 
 def odiff_version() -> str:
     out = subprocess.run([str(ODIFF), "--version"], capture_output=True, text=True)
-    return out.stdout.strip().split()[-1] if out.stdout.strip() else "?"
+    text = (out.stdout or out.stderr).strip()
+    return text.split()[-1] if text else "?"
 
 
 class TreeRss(threading.Thread):

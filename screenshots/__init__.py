@@ -12,7 +12,7 @@ from screenshots.baselines import (
 from screenshots.blobstore import BlobNotFound, BlobStore, LocalBlobStore
 from screenshots.diff import ScreenDiff, Status, compare_screens
 from screenshots.folders import FolderDiff, diff_folders
-from screenshots.pixelmatch import MatchOptions, MatchResult, pixelmatch
+from screenshots.pixelmatch import MatchOptions, MatchResult
 from screenshots.png import ScreenshotFileError
 from screenshots.regions import ChangedBox, Rect
 from screenshots.renditions import Renditions, thumbnail_png
@@ -65,7 +65,6 @@ __all__ = [
     "compare_run",
     "compare_screens",
     "diff_folders",
-    "pixelmatch",
     "stage_verdict",
     "thumbnail_png",
 ]

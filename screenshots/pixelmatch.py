@@ -25,8 +25,11 @@ _NEIGHBOURS: tuple[tuple[int, int], ...] = (
     (1, 0),
     (1, 1),
 )
+# When more than 1/_MAP_FRACTION of the pixels differ (a shifted layout), the sibling test is
+# answered from whole-image maps, cheaper than looking up 8 neighbours per candidate.
+_MAP_FRACTION = 16
 # Pixels handled per vectorised step: bounds the float64 temporaries (~100 bytes per pixel).
-_CHUNK = 1 << 17
+_CHUNK = 1 << 16
 
 Color = tuple[int, int, int]
 RGBAImage = npt.NDArray[np.uint8]  # shape (height, width, 4)
@@ -102,6 +105,7 @@ def pixelmatch(
         return MatchResult(0, width, height, differing.astype(np.int64), _shaped(out, height, width))
 
     max_delta = 35215 * options.threshold * options.threshold
+    siblings = _Siblings(a32, b32, width, height, maps=differing.size * _MAP_FRACTION > n)
     counted: list[npt.NDArray[np.int64]] = []
     for start in range(0, differing.size, _CHUNK):
         idx = differing[start : start + _CHUNK].astype(np.int64)
@@ -113,9 +117,10 @@ def pixelmatch(
         if options.include_aa:
             is_aa = np.zeros(idx.size, dtype=bool)
         else:
-            is_aa = _antialiased(p1, idx, width, height, a32, b32) | _antialiased(
-                p2, idx, width, height, b32, a32
-            )
+            is_aa = _antialiased(p1, 0, idx, siblings, width, height)
+            rest = np.flatnonzero(~is_aa)
+            if rest.size:
+                is_aa[rest] = _antialiased(p2, 1, idx[rest], siblings, width, height)
         real = idx[~is_aa]
         counted.append(real)
         if out is not None:
@@ -186,66 +191,113 @@ def _color_delta(
     return np.where(y > 0, -delta, delta)
 
 
-def _window(
-    idx: npt.NDArray[np.int64], width: int, height: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """The 8 neighbours of each pixel in visiting order: their flat indices (clamped), whether each
-    lies inside the image (shape (m, 8)), and the border bonus (1 on the image edge)."""
+_Window = tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]
+
+
+def _window(idx: npt.NDArray[np.int64], width: int, height: int) -> _Window:
+    """The 8 neighbours of each pixel in visiting order: their flat indices, whether each lies
+    inside the image (shape (m, 8)), and the border bonus (1 on the image edge). Neighbours
+    outside the image point at the pixel itself and are masked out by `inside`."""
     x = idx % width
     y = idx // width
-    nx = x[:, None] + np.array([dx for dx, _ in _NEIGHBOURS])
-    ny = y[:, None] + np.array([dy for _, dy in _NEIGHBOURS])
-    inside = (nx >= 0) & (nx < width) & (ny >= 0) & (ny < height)
-    neighbours = np.clip(ny, 0, height - 1) * width + np.clip(nx, 0, width - 1)
-    border = ((x == 0) | (x == width - 1) | (y == 0) | (y == height - 1)).astype(np.int64)
-    return neighbours, inside, border
+    on_border = (x == 0) | (x == width - 1) | (y == 0) | (y == height - 1)
+    neighbours = idx[:, None] + np.array([dy * width + dx for dx, dy in _NEIGHBOURS])
+    inside = np.ones(neighbours.shape, dtype=bool)
+    edge = np.flatnonzero(on_border)
+    if edge.size:
+        ex, ey = x[edge][:, None], y[edge][:, None]
+        nx = ex + np.array([dx for dx, _ in _NEIGHBOURS])
+        ny = ey + np.array([dy for _, dy in _NEIGHBOURS])
+        inside[edge] = (nx >= 0) & (nx < width) & (ny >= 0) & (ny < height)
+        neighbours[edge] = np.where(inside[edge], neighbours[edge], idx[edge][:, None])
+    return neighbours, inside, on_border.astype(np.int64)
+
+
+class _Siblings:
+    """pixelmatch's `hasManySiblings` (more than 2 neighbours, plus the border bonus, equal to the
+    pixel itself) for img1 (0) and img2 (1): looked up per pixel, or from precomputed maps."""
+
+    def __init__(
+        self, a32: npt.NDArray[np.uint32], b32: npt.NDArray[np.uint32], width: int, height: int, *, maps: bool
+    ) -> None:
+        self.words = (a32, b32)
+        self.width, self.height = width, height
+        self.maps = (_many_map(a32, width, height), _many_map(b32, width, height)) if maps else None
+
+    def many(self, image: int, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        if self.maps is not None:
+            return self.maps[image][idx]
+        neighbours, inside, border = _window(idx, self.width, self.height)
+        words = self.words[image]
+        return border + np.count_nonzero(inside & (words[neighbours] == words[idx][:, None]), axis=1) > 2
+
+    def many_in_both(self, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        many = self.many(0, idx)
+        rows = np.flatnonzero(many)
+        many[rows] = self.many(1, idx[rows])
+        return many
+
+
+def _many_map(words: npt.NDArray[np.uint32], width: int, height: int) -> npt.NDArray[np.bool_]:
+    """hasManySiblings for every pixel: count equal neighbours with 4 shifted comparisons."""
+    w = words.reshape(height, width)
+    count = np.zeros((height, width), dtype=np.uint8)
+    for a, b in (
+        ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+        ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
+        ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),
+        ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))),
+    ):
+        equal = w[a] == w[b]
+        count[a] += equal
+        count[b] += equal
+    # The border bonus is 1 however many edges a pixel touches.
+    border = np.zeros((height, width), dtype=bool)
+    border[[0, -1], :] = True
+    border[:, [0, -1]] = True
+    count += border
+    return (count > 2).reshape(-1)
 
 
 def _antialiased(
-    pixels: RGBAImage,
-    idx: npt.NDArray[np.int64],
-    width: int,
-    height: int,
-    a32: npt.NDArray[np.uint32],
-    b32: npt.NDArray[np.uint32],
+    pixels: RGBAImage, image: int, idx: npt.NDArray[np.int64], siblings: _Siblings, width: int, height: int
 ) -> npt.NDArray[np.bool_]:
-    """pixelmatch's `antialiased(img, x, y, ...)` for every pixel in idx at once."""
-    m = idx.size
-    neighbours, inside, border = _window(idx, width, height)
-    centre = np.repeat(pixels[idx], 8, axis=0)
+    """pixelmatch's `antialiased(img, x, y, ...)` for every pixel in idx at once (img is image 0
+    or 1 of the pair)."""
+    result = np.zeros(idx.size, dtype=bool)
+    # A neighbour with an equal RGBA word has brightness delta 0, so more than 2 of them (with the
+    # border bonus) already decide "not anti-aliased": zeroes only grows. That is exactly
+    # hasManySiblings of the pixel, a cheap integer test that removes flat areas before any
+    # float work.
+    open_rows = np.flatnonzero(~siblings.many(image, idx))
+    if open_rows.size == 0:
+        return result
+    centres = idx[open_rows]
+    neighbours, inside, border = _window(centres, width, height)
     brightness = _color_delta(
-        centre, pixels[neighbours.reshape(-1)], np.repeat(4 * idx, 8), y_only=True
-    ).reshape(m, 8)
+        np.repeat(pixels[centres], 8, axis=0),
+        pixels[neighbours.reshape(-1)],
+        np.repeat(4 * centres, 8),
+        y_only=True,
+    ).reshape(centres.size, 8)
     # The reference stops at the third equal sibling; the count only grows, so counting all
     # neighbours gives the same answer.
     zeroes = border + np.count_nonzero(inside & (brightness == 0), axis=1)
     darker = inside & (brightness < 0)
     brighter = inside & (brightness > 0)
-    maybe = (zeroes <= 2) & darker.any(axis=1) & brighter.any(axis=1)
-    result = np.zeros(m, dtype=bool)
-    rows = np.flatnonzero(maybe)
+    rows = np.flatnonzero((zeroes <= 2) & darker.any(axis=1) & brighter.any(axis=1))
     if rows.size == 0:
         return result
     # Strict < and > keep the first extreme met in visiting order; argmin/argmax do the same.
     b = brightness[rows]
     darkest = np.argmin(np.where(darker[rows], b, np.inf), axis=1)
     brightest = np.argmax(np.where(brighter[rows], b, -np.inf), axis=1)
-    min_pos = neighbours[rows, darkest]
-    max_pos = neighbours[rows, brightest]
-    result[rows] = (
-        _many_siblings(a32, min_pos, width, height) & _many_siblings(b32, min_pos, width, height)
-    ) | (_many_siblings(a32, max_pos, width, height) & _many_siblings(b32, max_pos, width, height))
+    aa = siblings.many_in_both(neighbours[rows, darkest])
+    undecided = np.flatnonzero(~aa)
+    if undecided.size:
+        aa[undecided] = siblings.many_in_both(neighbours[rows[undecided], brightest[undecided]])
+    result[open_rows[rows]] = aa
     return result
-
-
-def _many_siblings(
-    words: npt.NDArray[np.uint32], idx: npt.NDArray[np.int64], width: int, height: int
-) -> npt.NDArray[np.bool_]:
-    """pixelmatch's `hasManySiblings`: more than 2 neighbours (plus the border bonus) equal to the
-    pixel itself."""
-    neighbours, inside, border = _window(idx, width, height)
-    equal = inside & (words[neighbours] == words[idx][:, None])
-    return border + np.count_nonzero(equal, axis=1) > 2
 
 
 def _draw_gray(pixels: RGBAImage, alpha: float, out: RGBAImage) -> None:
