@@ -46,7 +46,8 @@ class DiffSettings:
 
     def for_screen(self, name: str) -> ScreenSettings:
         """Every matching rule adds its ignore regions; the last matching threshold wins."""
-        options, ignore = self.options, ()
+        options = self.options
+        ignore: tuple[Rect, ...] = ()
         for rule in self.rules:
             if fnmatchcase(name, rule.match):
                 ignore += rule.ignore
