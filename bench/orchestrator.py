@@ -30,7 +30,9 @@ from tests.integration.harness import Instep, wait_for  # noqa: E402
 
 # Pushes land on a branch the pipeline does not build, so the benchmark measures the webhook path
 # and planning, not 1,500 builds on a 2-core machine.
-WEBHOOK_PIPELINE = 'version: 1\ntriggers: {branches: ["main"]}\nplatforms: {android: {}}\nstages:\n  unit: {run: "true"}\n'
+WEBHOOK_PIPELINE = (
+    'version: 1\ntriggers: {branches: ["main"]}\nplatforms: {android: {}}\nstages:\n  unit: {run: "true"}\n'
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -48,10 +50,21 @@ def bench_webhooks(instep: Instep, repo: Repo, rate: float, seconds: float) -> d
     client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
 
     def push(i: int) -> None:
-        body = json.dumps({"ref": "refs/heads/bench", "before": "0" * 40, "after": sha,
-                           "repository": {"full_name": "acme/shop"}, "pusher": {"name": "bench"}}).encode()
-        headers = {"Content-Type": "application/json", "X-GitHub-Event": "push",
-                   "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": sign(secret, body)}
+        body = json.dumps(
+            {
+                "ref": "refs/heads/bench",
+                "before": "0" * 40,
+                "after": sha,
+                "repository": {"full_name": "acme/shop"},
+                "pusher": {"name": "bench"},
+            }
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": sign(secret, body),
+        }
         started = time.perf_counter()
         r = client.post(f"{instep.url}/api/webhooks/github", content=body, headers=headers)
         elapsed = time.perf_counter() - started
@@ -74,8 +87,10 @@ def bench_webhooks(instep: Instep, repo: Repo, rate: float, seconds: float) -> d
         with instep.api() as api:
             runs, before = 0, None
             while True:
-                page = api.get("/api/runs", params={"project": "bench", "limit": 200,
-                                                    **({"before": before} if before else {})}).json()
+                page = api.get(
+                    "/api/runs",
+                    params={"project": "bench", "limit": 200, **({"before": before} if before else {})},
+                ).json()
                 runs += sum(1 for r in page["runs"] if r["status"] in ("skipped", "succeeded", "failed"))
                 before = page["next_before"]
                 if before is None:
@@ -95,7 +110,9 @@ def bench_webhooks(instep: Instep, repo: Repo, rate: float, seconds: float) -> d
 def bench_scheduling(instep: Instep, repo: Repo, jobs: int) -> dict[str, float]:
     """A chain of `jobs` trivial stages: each becomes ready when the previous one ends."""
     instep.cli("project", "add", "chain", "--repo", repo.url, "--match", "acme/chain")
-    stages = "".join(f"  s{i}:\n    run: 'true'\n" + (f"    needs: [s{i - 1}]\n" if i else "") for i in range(jobs))
+    stages = "".join(
+        f"  s{i}:\n    run: 'true'\n" + (f"    needs: [s{i - 1}]\n" if i else "") for i in range(jobs)
+    )
     repo.commit({"instep.yml": f"version: 1\nplatforms: {{android: {{}}}}\nstages:\n{stages}"})
     run_id = instep.cli_json("run", "trigger", "--project", "chain", "--ref", "main")["id"]
     run = instep.wait_run(run_id, timeout=600)
@@ -105,13 +122,20 @@ def bench_scheduling(instep: Instep, repo: Repo, jobs: int) -> dict[str, float]:
         if event["to_status"] == "queued":
             queued_at[event["subject"]] = datetime.fromisoformat(event["at"])
     overheads = [
-        (datetime.fromisoformat(j["started_at"]) - queued_at[j["key"]]).total_seconds() * 1000 for j in run["jobs"]
+        (datetime.fromisoformat(j["started_at"]) - queued_at[j["key"]]).total_seconds() * 1000
+        for j in run["jobs"]
     ]
-    return {"jobs": len(overheads), "median_ms": statistics.median(overheads), "p90_ms": percentile(overheads, 0.9)}
+    return {
+        "jobs": len(overheads),
+        "median_ms": statistics.median(overheads),
+        "p90_ms": percentile(overheads, 0.9),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--jobs", type=int, default=40)
@@ -129,7 +153,9 @@ def main() -> None:
             instep = Instep(Path(tmp) / "home", env)
             instep.serve()
             if mode == "redis":
-                instep.start("worker", "worker", "--queues", "default,android,ios,devices", "--concurrency", "2")
+                instep.start(
+                    "worker", "worker", "--queues", "default,android,ios,devices", "--concurrency", "2"
+                )
             try:
                 repo = Repo(Path(tmp) / "repo")
                 hooks = bench_webhooks(instep, repo, args.rate, args.seconds)
@@ -140,15 +166,19 @@ def main() -> None:
     print(f"\nwebhooks: {args.rate:.0f}/s for {args.seconds:.0f} s (target p99 < 50 ms, no lost run)")
     print(f"{'mode':10} {'sent':>6} {'runs':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for mode, (h, _s) in results.items():
-        print(f"{mode:10} {h['requests']:6.0f} {h['created']:6.0f} {h['errors']:6.0f} {h['p50_ms']:8.1f} "
-              f"{h['p99_ms']:8.1f} {h['max_ms']:8.1f}")
+        print(
+            f"{mode:10} {h['requests']:6.0f} {h['created']:6.0f} {h['errors']:6.0f} {h['p50_ms']:8.1f} "
+            f"{h['p99_ms']:8.1f} {h['max_ms']:8.1f}"
+        )
     print("\nscheduling overhead: job queued -> task started (target median < 25 ms in Redis mode)")
     print(f"{'mode':10} {'jobs':>6} {'median ms':>10} {'p90 ms':>8}")
     for mode, (_h, s) in results.items():
         print(f"{mode:10} {s['jobs']:6.0f} {s['median_ms']:10.1f} {s['p90_ms']:8.1f}")
     if "embedded" in results and "redis" in results:
-        print(f"\nratio redis/embedded: webhook p99 {results['redis'][0]['p99_ms'] / results['embedded'][0]['p99_ms']:.2f}x, "
-              f"scheduling median {results['redis'][1]['median_ms'] / results['embedded'][1]['median_ms']:.2f}x")
+        print(
+            f"\nratio redis/embedded: webhook p99 {results['redis'][0]['p99_ms'] / results['embedded'][0]['p99_ms']:.2f}x, "
+            f"scheduling median {results['redis'][1]['median_ms'] / results['embedded'][1]['median_ms']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

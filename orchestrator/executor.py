@@ -34,6 +34,7 @@ class Outcome:
     status: str  # succeeded | failed | canceled
     reason: str | None
     exit_code: int | None = None
+    results: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,57 @@ def _job_env(work: JobWork, workspace: Path, artifacts_dir: Path) -> dict[str, s
     return env
 
 
-def _run_step(
+def _run_lane(
+    ctx: Context,
     work: JobWork,
     workspace: Path,
+    artifacts_dir: Path,
+    env: dict[str, str],
+    out: JobLog,
+    cancel: threading.Event,
+    redactor: Redactor,
+) -> Outcome:
+    from lanes import LanesError, locate_fastlane, run_lane
+
+    try:
+        fastlane = locate_fastlane(workspace, configured=ctx.settings.fastlane)
+        out.line(f"instep: fastlane: {fastlane.describe()}")
+        result = run_lane(
+            fastlane,
+            work.platform,
+            work.spec["lane"],
+            work.spec.get("lane_options") or {},
+            workspace=workspace,
+            artifacts_dir=artifacts_dir,
+            env=env,
+            on_line=out.line,
+            timeout=work.timeout_s,
+            cancel=cancel,
+            redactor=redactor,
+        )
+    except LanesError as exc:
+        return Outcome("failed", redactor(str(exc)))
+    results = result.as_dict()
+    if result.steps:
+        out.line(
+            "instep: steps: "
+            + ", ".join(
+                f"{s.name} {s.duration_s:.1f}s" + (" FAILED" if s.failure else "") for s in result.steps
+            )
+        )
+    counts = results.get("test_counts") or {}
+    if any(counts.values()):
+        out.line("instep: tests: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    for problem in result.problems:
+        out.line(f"instep: {redactor(problem)}")
+    return Outcome(result.status, result.reason, result.exit_code, results=results)
+
+
+def _run_step(
+    ctx: Context,
+    work: JobWork,
+    workspace: Path,
+    artifacts_dir: Path,
     env: dict[str, str],
     out: JobLog,
     cancel: threading.Event,
@@ -189,7 +238,7 @@ def _run_step(
             return Outcome("failed", f"step exited with code {result.exit_code}{detail}", result.exit_code)
         return Outcome("succeeded", None, 0)
     if work.spec.get("lane"):
-        return Outcome("failed", "lane steps need the lanes integration, which this worker does not have yet")
+        return _run_lane(ctx, work, workspace, artifacts_dir, env, out, cancel, redactor)
     return Outcome(
         "failed", f"stage kind {work.kind!r} without `run:` is not supported by this version of Instep"
     )
@@ -271,7 +320,7 @@ def execute_attempt(ctx: Context, job_id: int, attempt: int, worker: str) -> Out
             outcome = Outcome("failed", redactor(str(exc)))
         else:
             env = _job_env(work, workspace, artifacts_dir)
-            outcome = _run_step(work, workspace, env, out, cancel, redactor)
+            outcome = _run_step(ctx, work, workspace, artifacts_dir, env, out, cancel, redactor)
         out.line(f"instep: {work.key} {outcome.status}" + (f": {outcome.reason}" if outcome.reason else ""))
     except Exception as exc:  # an Instep bug must still end the job, with the reason visible
         log.exception("job %s crashed", work.job_id)
@@ -287,7 +336,13 @@ def execute_attempt(ctx: Context, job_id: int, attempt: int, worker: str) -> Out
     with ctx.db.session() as s:
         s.add_all(rows)
         dispatches = finish_attempt(
-            s, work.job_id, attempt, outcome.status, outcome.reason, outcome.exit_code
+            s,
+            work.job_id,
+            attempt,
+            outcome.status,
+            outcome.reason,
+            outcome.exit_code,
+            results=outcome.results,
         )
         s.commit()
     ctx.dispatcher.jobs(dispatches)

@@ -4,7 +4,7 @@ reconciles jobs whose worker vanished. Callers commit, then send the returned di
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -152,6 +152,7 @@ def finish_attempt(
     reason: str | None,
     exit_code: int | None = None,
     now: datetime | None = None,
+    results: dict[str, Any] | None = None,
 ) -> list[Dispatch]:
     """Record the attempt's outcome and advance the run; a stale attempt changes nothing."""
     now = now or utcnow()
@@ -159,6 +160,8 @@ def finish_attempt(
     if job is None or job.status != "running" or job.attempts != attempt:
         return []
     _close_attempt(session, job, attempt, status, reason, exit_code, now)
+    if results is not None:
+        job.results = results
     move_job(session, job, status, reason, now=now)
     session.flush()
     return advance(session, job.run_id, now)

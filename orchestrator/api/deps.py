@@ -40,7 +40,7 @@ def require(*roles: str) -> Callable[..., ApiToken]:
     With no roles, any valid token may read."""
 
     def check(
-        session: SessionDep,
+        ctx: ContextDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiToken:
         if credentials is None or credentials.scheme.lower() != "bearer":
@@ -49,7 +49,10 @@ def require(*roles: str) -> Callable[..., ApiToken]:
                 "missing API token (send `Authorization: Bearer <token>`)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        token = authenticate(session, credentials.credentials)
+        # A short read-only session of its own: the route's session (if any) is separate, and a
+        # streaming response never keeps a transaction open through this dependency.
+        with ctx.db.read_session() as session:
+            token = authenticate(session, credentials.credentials)
         if token is None:
             raise HTTPException(401, "invalid or revoked API token", headers={"WWW-Authenticate": "Bearer"})
         if roles and not allows(token.role, roles):

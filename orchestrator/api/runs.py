@@ -58,6 +58,7 @@ def job_out(job: Job) -> JobOut:
         attempts=job.attempts,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        results=job.results,
     )
 
 
@@ -241,7 +242,9 @@ def job_log_stream(
 
 
 @router.get("/artifacts/{artifact_id}")
-def download_artifact(artifact_id: int, session: ReadSessionDep, ctx: ContextDep, _: Reader) -> StreamingResponse:
+def download_artifact(
+    artifact_id: int, session: ReadSessionDep, ctx: ContextDep, _: Reader
+) -> StreamingResponse:
     row = session.get(Artifact, artifact_id)
     if row is None:
         raise HTTPException(404, f"no artifact with id {artifact_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,6 +61,7 @@ class JobOut(BaseModel):
     attempts: int
     started_at: datetime | None
     finished_at: datetime | None
+    results: dict[str, Any] | None = Field(default=None, description="lane steps, test cases, problems")
 
 
 class ArtifactOut(BaseModel):

@@ -121,6 +121,8 @@ class Job(Base):
     # What to execute: run / lane / lane_options / env / devices, as planned.
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # What the step reported beyond pass/fail: a lane's steps and timings, test cases, problems.
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -60,7 +60,9 @@ class Instep:
         env = {**self.env, **({"INSTEP_TOKEN": self.token} if self.token else {})}
         proc = subprocess.run([*INSTEP, *args], env=env, capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
-            raise AssertionError(f"instep {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"instep {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     def cli_json(self, *args: str) -> Any:
@@ -70,8 +72,9 @@ class Instep:
         log = self.home / f"{name}.out"
         self.home.mkdir(parents=True, exist_ok=True)
         out = log.open("wb")
-        proc = subprocess.Popen([*INSTEP, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [*INSTEP, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append((name, proc, log))
         return proc
 
@@ -102,9 +105,18 @@ class Instep:
         with self.api() as c:
             return c.get(f"/api/runs/{run_id}").json()
 
-    def wait_run(self, run_id: int, timeout: float = 120, states: tuple[str, ...] = ("succeeded", "failed", "canceled", "skipped")) -> dict[str, Any]:
-        return wait_for(f"run {run_id} to reach {states}", lambda: (r := self.run(run_id))["status"] in states and r,
-                        timeout=timeout, every=0.2)
+    def wait_run(
+        self,
+        run_id: int,
+        timeout: float = 120,
+        states: tuple[str, ...] = ("succeeded", "failed", "canceled", "skipped"),
+    ) -> dict[str, Any]:
+        return wait_for(
+            f"run {run_id} to reach {states}",
+            lambda: (r := self.run(run_id))["status"] in states and r,
+            timeout=timeout,
+            every=0.2,
+        )
 
     def stop(self) -> None:
         for _name, proc, _log in reversed(self.procs):

@@ -52,8 +52,12 @@ def test_jobs_are_routed_to_workers_by_queue(distributed: Instep, repo: Repo) ->
     distributed.start("worker-android", "worker", "--queues", "android,default", "--name", "android@test")
     distributed.start("worker-ios", "worker", "--queues", "ios", "--name", "ios@test")
     distributed.cli("project", "add", "shop", "--repo", repo.url)
-    repo.commit({"instep.yml": "version: 1\nplatforms: {android: {}, ios: {}}\nstages:\n"
-                               "  build:\n    run: echo building $INSTEP_PLATFORM\n"})
+    repo.commit(
+        {
+            "instep.yml": "version: 1\nplatforms: {android: {}, ios: {}}\nstages:\n"
+            "  build:\n    run: echo building $INSTEP_PLATFORM\n"
+        }
+    )
     run_id = distributed.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     run = distributed.wait_run(run_id, timeout=90)
     assert run["status"] == "succeeded", run
@@ -68,10 +72,15 @@ def test_a_killed_worker_loses_no_run(distributed: Instep, repo: Repo, tmp_path:
     marker = tmp_path / "first-attempt"
     victim = distributed.start("worker-1", "worker", "--queues", "default,android", "--name", "victim@test")
     distributed.cli("project", "add", "shop", "--repo", repo.url)
-    repo.commit({"instep.yml": (
-        "version: 1\nplatforms: {android: {}}\nstages:\n  build:\n    retries: 1\n    run: |\n"
-        f"      if [ -e {marker} ]; then echo second attempt; exit 0; fi\n"
-        f"      touch {marker}; echo first attempt; sleep 300\n")})
+    repo.commit(
+        {
+            "instep.yml": (
+                "version: 1\nplatforms: {android: {}}\nstages:\n  build:\n    retries: 1\n    run: |\n"
+                f"      if [ -e {marker} ]; then echo second attempt; exit 0; fi\n"
+                f"      touch {marker}; echo first attempt; sleep 300\n"
+            )
+        }
+    )
     run_id = distributed.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     wait_for("the first attempt to start", marker.exists, timeout=90)
     os.killpg(victim.pid, signal.SIGKILL)
@@ -87,12 +96,18 @@ def test_a_killed_worker_loses_no_run(distributed: Instep, repo: Repo, tmp_path:
         assert "second attempt" in api.get(f"/api/jobs/{job['id']}/log").text
 
 
-def test_without_retries_a_lost_job_fails_with_worker_lost(distributed: Instep, repo: Repo, tmp_path: Path) -> None:
+def test_without_retries_a_lost_job_fails_with_worker_lost(
+    distributed: Instep, repo: Repo, tmp_path: Path
+) -> None:
     marker = tmp_path / "started"
     victim = distributed.start("worker-1", "worker", "--queues", "default,android", "--name", "victim@test")
     distributed.cli("project", "add", "shop", "--repo", repo.url)
-    repo.commit({"instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  build:\n"
-                               f"    run: touch {marker}; sleep 300\n  after:\n    needs: [build]\n    run: echo no\n"})
+    repo.commit(
+        {
+            "instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  build:\n"
+            f"    run: touch {marker}; sleep 300\n  after:\n    needs: [build]\n    run: echo no\n"
+        }
+    )
     run_id = distributed.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     wait_for("the job to start", marker.exists, timeout=90)
     os.killpg(victim.pid, signal.SIGKILL)

@@ -50,20 +50,38 @@ def instep(tmp_path: Path) -> Iterator[Instep]:
 
 
 def _register(instep: Instep, repo: Repo) -> str:
-    data = instep.cli_json("project", "add", "shop", "--repo", repo.url, "--secret", "SHOP_API_KEY=s3cr3t-api-key")
+    data = instep.cli_json(
+        "project", "add", "shop", "--repo", repo.url, "--secret", "SHOP_API_KEY=s3cr3t-api-key"
+    )
     assert data["match"] == "acme/shop"
     return data["webhook_secret"]
 
 
-def _github_push(instep: Instep, secret: str, sha: str, ref: str = "refs/heads/main", delivery: str | None = None,
-                 before: str = "0" * 40) -> httpx.Response:
-    body = json.dumps({
-        "ref": ref, "before": before, "after": sha, "deleted": False,
-        "repository": {"full_name": "acme/shop", "clone_url": "https://evil.example/attacker.git"},
-        "pusher": {"name": "dev"}, "head_commit": {"message": "change"},
-    }).encode()
-    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push",
-               "X-GitHub-Delivery": delivery or str(uuid.uuid4()), "X-Hub-Signature-256": sign(secret, body)}
+def _github_push(
+    instep: Instep,
+    secret: str,
+    sha: str,
+    ref: str = "refs/heads/main",
+    delivery: str | None = None,
+    before: str = "0" * 40,
+) -> httpx.Response:
+    body = json.dumps(
+        {
+            "ref": ref,
+            "before": before,
+            "after": sha,
+            "deleted": False,
+            "repository": {"full_name": "acme/shop", "clone_url": "https://evil.example/attacker.git"},
+            "pusher": {"name": "dev"},
+            "head_commit": {"message": "change"},
+        }
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(secret, body),
+    }
     return httpx.post(f"{instep.url}/api/webhooks/github", content=body, headers=headers, timeout=10)
 
 
@@ -100,11 +118,17 @@ def test_a_push_webhook_becomes_a_finished_run_with_logs_and_artifacts(instep: I
 
 def test_invalid_pipeline_fails_at_planning_with_the_errors(instep: Instep, repo: Repo) -> None:
     _register(instep, repo)
-    sha = repo.commit({"instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  build:\n    needs: [nope]\n    run: x\n"})
+    sha = repo.commit(
+        {
+            "instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  build:\n    needs: [nope]\n    run: x\n"
+        }
+    )
     run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     run = instep.wait_run(run_id)
     assert run["status"] == "failed" and run["sha"] == sha
-    assert "invalid instep.yml" in run["reason"] and "instep.yml:5:" in run["reason"] and "nope" in run["reason"]
+    assert (
+        "invalid instep.yml" in run["reason"] and "instep.yml:5:" in run["reason"] and "nope" in run["reason"]
+    )
     assert "instep.yml:5:" in instep.cli("run", "show", str(run_id)).stdout
 
 
@@ -119,8 +143,12 @@ def test_a_push_on_an_untracked_branch_is_skipped_with_the_reason(instep: Instep
 def test_a_hanging_job_is_killed_at_its_timeout(instep: Instep, repo: Repo, tmp_path: Path) -> None:
     _register(instep, repo)
     pidfile = tmp_path / "sleeper.pid"
-    repo.commit({"instep.yml": f"version: 1\nplatforms: {{android: {{}}}}\nstages:\n  hang:\n    timeout: 2s\n"
-                               f"    run: 'sleep 300 & echo $! > {pidfile}; wait'\n"})
+    repo.commit(
+        {
+            "instep.yml": f"version: 1\nplatforms: {{android: {{}}}}\nstages:\n  hang:\n    timeout: 2s\n"
+            f"    run: 'sleep 300 & echo $! > {pidfile}; wait'\n"
+        }
+    )
     run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     run = instep.wait_run(run_id, timeout=60)
     assert run["status"] == "failed"
@@ -131,34 +159,73 @@ def test_a_hanging_job_is_killed_at_its_timeout(instep: Instep, repo: Repo, tmp_
 
 def test_cancel_reaches_a_running_job(instep: Instep, repo: Repo) -> None:
     _register(instep, repo)
-    repo.commit({"instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  long:\n    run: echo started; sleep 300\n"
-                               "  after:\n    needs: [long]\n    run: echo never\n"})
+    repo.commit(
+        {
+            "instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  long:\n    run: echo started; sleep 300\n"
+            "  after:\n    needs: [long]\n    run: echo never\n"
+        }
+    )
     run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
-    wait_for("the job to run", lambda: instep.run(run_id)["jobs"] and instep.run(run_id)["jobs"][0]["status"] == "running")
+    wait_for(
+        "the job to run",
+        lambda: instep.run(run_id)["jobs"] and instep.run(run_id)["jobs"][0]["status"] == "running",
+    )
     instep.cli("run", "cancel", str(run_id))
     run = instep.wait_run(run_id, timeout=30)
     assert run["status"] == "canceled"
-    assert {j["key"]: j["status"] for j in run["jobs"]} == {"long:android": "canceled", "after:android": "canceled"}
+    assert {j["key"]: j["status"] for j in run["jobs"]} == {
+        "long:android": "canceled",
+        "after:android": "canceled",
+    }
 
 
 def test_webhook_bad_input_is_refused_with_the_reason(instep: Instep, repo: Repo) -> None:
     secret = _register(instep, repo)
     url = f"{instep.url}/api/webhooks/github"
-    r = httpx.post(url, content=b"{not json", headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
-                                                       "X-GitHub-Delivery": "x"})
+    r = httpx.post(
+        url,
+        content=b"{not json",
+        headers={"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": "x"},
+    )
     assert r.status_code == 400
-    body = json.dumps({"ref": "refs/heads/main", "after": "a" * 40, "before": "0" * 40,
-                       "repository": {"full_name": "acme/shop"}}).encode()
-    r = httpx.post(url, content=body, headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
-                                               "X-GitHub-Delivery": "y", "X-Hub-Signature-256": sign("wrong", body)})
+    body = json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "after": "a" * 40,
+            "before": "0" * 40,
+            "repository": {"full_name": "acme/shop"},
+        }
+    ).encode()
+    r = httpx.post(
+        url,
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "y",
+            "X-Hub-Signature-256": sign("wrong", body),
+        },
+    )
     assert r.status_code == 401
     other = body.replace(b"acme/shop", b"acme/other")
-    r = httpx.post(url, content=other, headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
-                                                "X-GitHub-Delivery": "z", "X-Hub-Signature-256": sign(secret, other)})
+    r = httpx.post(
+        url,
+        content=other,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "z",
+            "X-Hub-Signature-256": sign(secret, other),
+        },
+    )
     assert r.status_code == 404 and "acme/other" in r.text
     big = b"{" + b" " * (25 * 1024 * 1024) + b"}"
-    r = httpx.post(url, content=big, headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
-                                              "X-GitHub-Delivery": "w"}, timeout=60)
+    r = httpx.post(
+        url,
+        content=big,
+        headers={"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": "w"},
+        timeout=60,
+    )
     assert r.status_code == 413
 
 
@@ -176,7 +243,9 @@ def test_the_same_delivery_posted_20_times_at_once_starts_one_run(instep: Instep
     secret = _register(instep, repo)
     sha = repo.commit({"instep.yml": PIPELINE})
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda _i: _github_push(instep, secret, sha, delivery="same-delivery"), range(20)))
+        answers = list(
+            pool.map(lambda _i: _github_push(instep, secret, sha, delivery="same-delivery"), range(20))
+        )
     codes = sorted(a.status_code for a in answers)
     assert codes == [200] * 19 + [201], [a.text for a in answers]
     with instep.api() as api:
@@ -187,23 +256,48 @@ def test_gitlab_pushes_pings_and_deletions(instep: Instep, repo: Repo) -> None:
     secret = _register(instep, repo)
     sha = repo.commit({"instep.yml": PIPELINE})
     url = f"{instep.url}/api/webhooks/gitlab"
-    body = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "before": "0" * 40, "after": sha,
-                       "checkout_sha": sha, "user_username": "dev",
-                       "project": {"path_with_namespace": "acme/shop"}, "commits": []}).encode()
+    body = json.dumps(
+        {
+            "object_kind": "push",
+            "ref": "refs/heads/main",
+            "before": "0" * 40,
+            "after": sha,
+            "checkout_sha": sha,
+            "user_username": "dev",
+            "project": {"path_with_namespace": "acme/shop"},
+            "commits": [],
+        }
+    ).encode()
     headers = {"Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": secret}
     r = httpx.post(url, content=body, headers=headers)
     assert r.status_code == 201, r.text
     assert instep.wait_run(r.json()["run_id"])["status"] == "succeeded"
     wrong = httpx.post(url, content=body, headers={**headers, "X-Gitlab-Token": "not-the-secret"})
     assert wrong.status_code == 401
-    deleted = json.dumps({"ref": "refs/heads/old", "before": sha, "after": "0" * 40, "checkout_sha": None,
-                          "project": {"path_with_namespace": "acme/shop"}}).encode()
+    deleted = json.dumps(
+        {
+            "ref": "refs/heads/old",
+            "before": sha,
+            "after": "0" * 40,
+            "checkout_sha": None,
+            "project": {"path_with_namespace": "acme/shop"},
+        }
+    ).encode()
     r = httpx.post(url, content=deleted, headers=headers)
     assert r.status_code == 202 and "deleted" in r.json()["reason"]
     r = httpx.post(url, content=body, headers={**headers, "Content-Type": "text/plain"})
     assert r.status_code == 400 and "content type" in r.json()["detail"]
-    ping = json.dumps({"zen": "Keep it simple.", "hook_id": 1, "repository": {"full_name": "acme/shop"}}).encode()
-    r = httpx.post(f"{instep.url}/api/webhooks/github", content=ping, headers={
-        "Content-Type": "application/json", "X-GitHub-Event": "ping", "X-GitHub-Delivery": "p1",
-        "X-Hub-Signature-256": sign(secret, ping)})
+    ping = json.dumps(
+        {"zen": "Keep it simple.", "hook_id": 1, "repository": {"full_name": "acme/shop"}}
+    ).encode()
+    r = httpx.post(
+        f"{instep.url}/api/webhooks/github",
+        content=ping,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "ping",
+            "X-GitHub-Delivery": "p1",
+            "X-Hub-Signature-256": sign(secret, ping),
+        },
+    )
     assert r.status_code == 200 and r.json()["status"] == "pong"

@@ -35,8 +35,13 @@ class RecordingDispatcher:
 class Api:
     def __init__(self, settings: Settings, database: Database) -> None:
         self.dispatcher = RecordingDispatcher()
-        self.ctx = Context(settings=settings, db=database, store=LocalArtifactStore(settings.home / "artifacts"),
-                           logs=FileLogBus(settings.logs_dir), dispatcher=self.dispatcher)
+        self.ctx = Context(
+            settings=settings,
+            db=database,
+            store=LocalArtifactStore(settings.home / "artifacts"),
+            logs=FileLogBus(settings.logs_dir),
+            dispatcher=self.dispatcher,
+        )
         self.client = TestClient(create_app(self.ctx))
         self.tokens: dict[str, str] = {}
         with database.session() as s:
@@ -71,32 +76,46 @@ def test_roles_are_checked_on_mutating_routes(api: Api) -> None:
     # Everyone with a token may read; the webhook secret is never shown again.
     listed = api.client.get("/api/projects", headers=api.as_("qa")).json()
     assert [p["name"] for p in listed] == ["shop"] and "webhook_secret" not in listed[0]
-    r = api.client.post("/api/runs", json={"project": "shop", "ref": "main", "sha": "a" * 40}, headers=api.as_("qa"))
+    r = api.client.post(
+        "/api/runs", json={"project": "shop", "ref": "main", "sha": "a" * 40}, headers=api.as_("qa")
+    )
     assert r.status_code == 403
 
 
 def test_secrets_are_write_only(api: Api) -> None:
-    api.client.post("/api/projects", json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
-                    headers=api.as_("admin"))
-    r = api.client.put("/api/projects/shop/secrets", json={"set": {"PLAY_KEY": "hunter2-long"}},
-                       headers=api.as_("admin"))
+    api.client.post(
+        "/api/projects",
+        json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
+        headers=api.as_("admin"),
+    )
+    r = api.client.put(
+        "/api/projects/shop/secrets", json={"set": {"PLAY_KEY": "hunter2-long"}}, headers=api.as_("admin")
+    )
     assert r.status_code == 200 and r.json()["secret_names"] == ["PLAY_KEY"]
     assert "hunter2-long" not in r.text
-    r = api.client.put("/api/projects/shop/secrets", json={"set": {"bad-name": "x"}}, headers=api.as_("admin"))
+    r = api.client.put(
+        "/api/projects/shop/secrets", json={"set": {"bad-name": "x"}}, headers=api.as_("admin")
+    )
     assert r.status_code == 422 and "bad-name" in r.json()["detail"]
 
 
 def test_trigger_list_show_cancel_and_rerun(api: Api) -> None:
-    api.client.post("/api/projects", json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
-                    headers=api.as_("admin"))
-    r = api.client.post("/api/runs", json={"project": "shop", "ref": "main", "sha": "c" * 40},
-                        headers=api.as_("developer"))
+    api.client.post(
+        "/api/projects",
+        json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
+        headers=api.as_("admin"),
+    )
+    r = api.client.post(
+        "/api/runs", json={"project": "shop", "ref": "main", "sha": "c" * 40}, headers=api.as_("developer")
+    )
     assert r.status_code == 201, r.text
     run = r.json()
     assert run["status"] == "queued" and run["ref"] == "refs/heads/main" and run["number"] == 1
     assert api.dispatcher.sent == [("plan", run["id"])]
 
-    page = api.client.get("/api/runs", params={"project": "shop", "status": "queued"}, headers=api.as_("qa")).json()
+    page = api.client.get(
+        "/api/runs", params={"project": "shop", "status": "queued"}, headers=api.as_("qa")
+    ).json()
     assert [r["id"] for r in page["runs"]] == [run["id"]]
     assert api.client.get("/api/runs", params={"project": "nope"}, headers=api.as_("qa")).status_code == 404
 
@@ -111,11 +130,17 @@ def test_trigger_list_show_cancel_and_rerun(api: Api) -> None:
 
 
 def test_pagination_walks_every_run_once(api: Api) -> None:
-    api.client.post("/api/projects", json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
-                    headers=api.as_("admin"))
+    api.client.post(
+        "/api/projects",
+        json={"name": "shop", "repo_url": "https://x/acme/shop.git"},
+        headers=api.as_("admin"),
+    )
     for i in range(7):
-        api.client.post("/api/runs", json={"project": "shop", "ref": "main", "sha": f"{i:040x}"},
-                        headers=api.as_("developer"))
+        api.client.post(
+            "/api/runs",
+            json={"project": "shop", "ref": "main", "sha": f"{i:040x}"},
+            headers=api.as_("developer"),
+        )
     seen: list[int] = []
     before = None
     while True:
@@ -130,6 +155,12 @@ def test_pagination_walks_every_run_once(api: Api) -> None:
 
 def test_openapi_document_describes_the_api(api: Api) -> None:
     doc = api.client.get("/openapi.json").json()
-    for path in ("/api/runs", "/api/runs/{run_id}/cancel", "/api/projects/{name}/secrets",
-                 "/api/jobs/{job_id}/log/stream", "/api/webhooks/{provider}", "/api/artifacts/{artifact_id}"):
+    for path in (
+        "/api/runs",
+        "/api/runs/{run_id}/cancel",
+        "/api/projects/{name}/secrets",
+        "/api/jobs/{job_id}/log/stream",
+        "/api/webhooks/{provider}",
+        "/api/artifacts/{artifact_id}",
+    ):
         assert path in doc["paths"], path

@@ -16,9 +16,14 @@ from orchestrator.tokens import authenticate
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"INSTEP_HOME": str(tmp_path / "home"), "INSTEP_SECRET_KEY": "cli-test-secret-0123456789",
-            "INSTEP_URL": "http://127.0.0.1:9", "INSTEP_TOKEN": "", "INSTEP_REDIS_URL": "",
-            "INSTEP_DATABASE_URL": ""}
+    return {
+        "INSTEP_HOME": str(tmp_path / "home"),
+        "INSTEP_SECRET_KEY": "cli-test-secret-0123456789",
+        "INSTEP_URL": "http://127.0.0.1:9",
+        "INSTEP_TOKEN": "",
+        "INSTEP_REDIS_URL": "",
+        "INSTEP_DATABASE_URL": "",
+    }
 
 
 def invoke(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
@@ -31,14 +36,29 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
     for command in ("serve", "worker", "db", "validate", "project", "token", "hook", "run"):
         assert command in top.output
         assert invoke(env, command, "--help").exit_code == 0
-    for sub in (("run", "trigger"), ("run", "logs"), ("project", "add"), ("hook", "install"), ("db", "upgrade")):
+    for sub in (
+        ("run", "trigger"),
+        ("run", "logs"),
+        ("project", "add"),
+        ("hook", "install"),
+        ("db", "upgrade"),
+    ):
         assert invoke(env, *sub, "--help").exit_code == 0
 
 
 def test_project_add_and_list(env: dict[str, str], tmp_path: Path) -> None:
     assert "up to date" in invoke(env, "db", "upgrade").output
-    r = invoke(env, "project", "add", "shop", "--repo", "https://github.com/acme/shop.git",
-               "--secret", "PLAY_KEY=abcd1234", "--json")
+    r = invoke(
+        env,
+        "project",
+        "add",
+        "shop",
+        "--repo",
+        "https://github.com/acme/shop.git",
+        "--secret",
+        "PLAY_KEY=abcd1234",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert data["match"] == "acme/shop" and data["secret_names"] == ["PLAY_KEY"] and data["webhook_secret"]
@@ -78,5 +98,7 @@ def test_worker_refuses_embedded_mode_and_unknown_queues(env: dict[str, str]) ->
 
 
 def test_distributed_mode_needs_an_explicit_secret_key(env: dict[str, str]) -> None:
-    r = invoke({**env, "INSTEP_SECRET_KEY": "", "INSTEP_REDIS_URL": "redis://127.0.0.1:6379/14"}, "db", "upgrade")
+    r = invoke(
+        {**env, "INSTEP_SECRET_KEY": "", "INSTEP_REDIS_URL": "redis://127.0.0.1:6379/14"}, "db", "upgrade"
+    )
     assert r.exit_code == 2 and "INSTEP_SECRET_KEY" in r.output

@@ -97,12 +97,13 @@ def test_the_documented_pipeline_plans_a_job_per_stage_platform_and_shard() -> N
 def test_the_sample_app_plans_unit_then_build_on_both_platforms() -> None:
     spec = load_spec_file(REPO / "examples/sample-app/instep.yml")
     result = plan_run(spec, MAIN)
-    assert [(j.key, j.needs, j.timeout_s, j.retries) for j in result.jobs] == [
-        ("unit:android", (), 300, 0),
-        ("unit:ios", (), 300, 0),
-        ("build:android", ("unit:android",), 600, 1),
-        ("build:ios", ("unit:ios",), 600, 1),
+    assert [(j.key, j.needs, j.lane, j.timeout_s, j.retries) for j in result.jobs] == [
+        ("unit:android", (), "test", 600, 0),
+        ("unit:ios", (), "test", 600, 0),
+        ("build:android", ("unit:android",), "build", 1200, 1),
+        ("build:ios", ("unit:ios",), "build", 1200, 1),
     ]
+    assert result.jobs[2].lane_options == {"version": "1.0.0"}
 
 
 def test_a_stage_missing_a_platform_is_needed_as_a_whole_by_that_platform() -> None:

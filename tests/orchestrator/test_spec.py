@@ -70,7 +70,7 @@ def only_error(text: str, **kwargs: object) -> str:
 def test_the_sample_app_pipeline_validates() -> None:
     spec = load_spec_file(REPO / "examples/sample-app/instep.yml")
     assert list(spec.stages) == ["unit", "build"]
-    assert spec.stages["unit"].timeout == 300
+    assert spec.stages["unit"].timeout == 600 and spec.stages["unit"].lane == "test"
     assert spec.stages["build"].needs == ("unit",)
     assert spec.stages["build"].retries == 1
 
