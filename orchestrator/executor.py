@@ -9,7 +9,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,128 @@ def _run_lane(
     return Outcome(result.status, result.reason, result.exit_code, results=results)
 
 
+def _lease_store(ctx: Context):  # type: ignore[no-untyped-def]
+    """One lease store per service process: in-process in embedded mode, Redis when distributed."""
+    from device_farm.leases import InMemoryLeaseStore, RedisLeaseStore
+
+    with _LEASES_LOCK:
+        store = ctx.extras.get("leases")
+        if store is None:
+            store = (
+                RedisLeaseStore.from_url(ctx.settings.redis_url)
+                if ctx.settings.redis_url
+                else InMemoryLeaseStore()
+            )
+            ctx.extras["leases"] = store
+        return store
+
+
+_LEASES_LOCK = threading.Lock()
+DEFAULT_SUITES = {"acceptance": "tests/acceptance", "screenshots": "tests/capture"}
+
+
+def _run_suite(
+    ctx: Context,
+    work: JobWork,
+    workspace: Path,
+    artifacts_dir: Path,
+    out: JobLog,
+    cancel: threading.Event,
+    redactor: Redactor,
+) -> Outcome:
+    """An acceptance or screenshot-capture stage: the repo's pytest suite on the stage's device
+    profiles, split across `shards` leased devices, through one Appium server per device."""
+    from device_farm.appium_server import AppiumError, AppiumLauncher, find_appium
+    from device_farm.durations import JsonDurationStore
+    from device_farm.leases import LeaseError
+    from device_farm.profiles import ProfileError, load_inventory
+    from device_farm.reports import write_junit
+    from device_farm.suite import SuiteContext, SuiteError, SuiteRequest, run_suite
+
+    if not work.spec.get("devices"):
+        if work.kind == "screenshots":
+            return Outcome(
+                "failed",
+                "comparing screenshots with baselines is not available in this version of "
+                "Instep; give the stage `devices:` to capture them",
+            )
+        return Outcome("failed", f"stage {work.key!r} names no `devices:` to run its suite on")
+    relative = work.spec.get("suite") or DEFAULT_SUITES[work.kind]
+    suite_dir = (workspace / relative).resolve()
+    if not suite_dir.is_relative_to(workspace.resolve()) or not suite_dir.is_dir():
+        return Outcome(
+            "failed", f"no test suite folder {relative!r} in the repository (set the stage's `suite:`)"
+        )
+    app = work.spec.get("app")
+    if app and "://" not in app:
+        app_dir = (workspace / app).resolve()
+        if not app_dir.is_relative_to(workspace.resolve()) or not app_dir.is_dir():
+            return Outcome("failed", f"the stage's `app: {app}` is not a folder in the repository")
+        app = str(app_dir)
+    settings = ctx.settings
+    try:
+        inventory = load_inventory(settings.home / "devices.yml")
+        appium = AppiumLauncher(find_appium(settings.appium_home), settings.appium_home)
+        request = SuiteRequest(
+            suite=work.kind,
+            path=suite_dir,
+            devices=tuple(work.spec.get("devices") or ()),
+            shards=work.shard_count if work.shard_count > 1 else None,
+            retries=int(work.spec.get("test_retries") or 0),
+            project=work.project_name,
+            app=app,
+            shard_timeout_s=float(work.timeout_s),
+        )
+        suite_ctx = SuiteContext(
+            inventory=inventory,
+            leases=_lease_store(ctx),
+            durations=JsonDurationStore(settings.home / "durations"),
+            artifacts_dir=artifacts_dir,
+            appium=appium,
+            on_line=lambda line: out.line(redactor(line)),
+            cancel=cancel,
+            holder=f"job-{work.job_id}-attempt-{work.attempt}",
+        )
+        if work.kind == "acceptance":
+            reports = {"": run_suite(request, suite_ctx)}
+        else:
+            # A capture suite must see every profile, so it runs once per device profile (the
+            # acceptance suite instead spreads its tests over the devices).
+            reports = {}
+            for device in request.devices:
+                if cancel.is_set():
+                    break
+                reports[device] = run_suite(replace(request, devices=(device,), shards=None), suite_ctx)
+                shards_dir = artifacts_dir / "shards"
+                if shards_dir.is_dir():
+                    shards_dir.rename(artifacts_dir / f"shards-{device}")
+    except (SuiteError, ProfileError, AppiumError, LeaseError) as exc:
+        return Outcome("failed", redactor(str(exc)))
+    reasons: list[str] = []
+    results: dict[str, Any] = {"suites": {}}
+    for device, report in reports.items():
+        write_junit(report, artifacts_dir / (f"junit-{device}.xml" if device else "junit.xml"))
+        results["suites"][device or work.kind] = report.to_json()
+        label = f"{device}: " if device else ""
+        counts = report.counts()
+        out.line(
+            f"instep: {label}tests: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        )
+        out.line(
+            f"instep: {label}makespan predicted {report.predicted_makespan_s:.1f} s, "
+            f"actual {report.actual_makespan_s:.1f} s"
+        )
+        if not report.passed:
+            reasons += [f"{label}{r}" for r in [*report.errors, *report.verdict.reasons]] or [
+                f"{label}tests failed"
+            ]
+    if cancel.is_set():
+        return Outcome("canceled", "canceled while the suite ran", results=results)
+    if not reasons:
+        return Outcome("succeeded", None, results=results)
+    return Outcome("failed", redactor("; ".join(reasons[:3]))[:1000], results=results)
+
+
 def _run_step(
     ctx: Context,
     work: JobWork,
@@ -239,6 +361,8 @@ def _run_step(
         return Outcome("succeeded", None, 0)
     if work.spec.get("lane"):
         return _run_lane(ctx, work, workspace, artifacts_dir, env, out, cancel, redactor)
+    if work.kind in DEFAULT_SUITES:
+        return _run_suite(ctx, work, workspace, artifacts_dir, out, cancel, redactor)
     return Outcome(
         "failed", f"stage kind {work.kind!r} without `run:` is not supported by this version of Instep"
     )

@@ -47,6 +47,9 @@ class JobPlan:
     lane: str | None  # the platform's lane override already applied
     lane_options: Mapping[str, str]
     devices: tuple[str, ...]
+    suite: str | None = None
+    app: str | None = None
+    test_retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,13 @@ def plan_run(spec: PipelineSpec, trigger: Trigger) -> RunPlan:
     return RunPlan(plan_jobs(spec))
 
 
+def device_sharded(stage: StageSpec) -> bool:
+    """A device stage (acceptance/screenshots running its suite) splits its tests across
+    `shards` devices inside one job, by recorded durations; every other stage's shards are
+    separate jobs."""
+    return stage.kind in ("acceptance", "screenshots") and stage.run is None and stage.lane is None
+
+
 def plan_jobs(spec: PipelineSpec) -> tuple[JobPlan, ...]:
     """Every job of the pipeline, ordered by stage (dependencies first, else file order),
     then platform (file order), then shard."""
@@ -113,7 +123,7 @@ def plan_jobs(spec: PipelineSpec) -> tuple[JobPlan, ...]:
         by_stage[name] = [
             _job(spec, name, stage, platform, shard, _needs(spec, stage, platform, by_stage))
             for platform in _platforms_of(spec, stage)
-            for shard in range(1, stage.shards + 1)
+            for shard in range(1, (1 if device_sharded(stage) else stage.shards) + 1)
         ]
     return tuple(job for jobs in by_stage.values() for job in jobs)
 
@@ -157,7 +167,7 @@ def _needs(
 def _job(
     spec: PipelineSpec, name: str, stage: StageSpec, platform: str | None, shard: int, needs: tuple[str, ...]
 ) -> JobPlan:
-    sharded = stage.shards > 1
+    sharded = stage.shards > 1 and not device_sharded(stage)
     key = ":".join([name, *([platform] if platform else []), *([str(shard)] if sharded else [])])
     platform_spec = spec.platforms.get(platform) if platform else None  # type: ignore[call-overload]
     lane = stage.lane
@@ -190,6 +200,9 @@ def _job(
         lane=lane,
         lane_options=MappingProxyType(dict(stage.options)),
         devices=stage.devices,
+        suite=stage.suite,
+        app=stage.app,
+        test_retries=stage.test_retries,
     )
 
 

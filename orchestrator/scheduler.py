@@ -101,6 +101,9 @@ def apply_plan(session: Session, run_id: int, plan: RunPlan, now: datetime | Non
                     "lane_options": dict(jp.lane_options),
                     "env": dict(jp.env),
                     "devices": list(jp.devices),
+                    "suite": jp.suite,
+                    "app": jp.app,
+                    "test_retries": jp.test_retries,
                 },
                 status="pending",
             )

@@ -11,6 +11,7 @@ export INSTEP_HOME="${INSTEP_HOME:-$ROOT/.instep/demo}"
 PORT="${INSTEP_DEMO_PORT:-8080}"
 export INSTEP_URL="http://127.0.0.1:$PORT"
 export PATH="$ROOT/tools/bin:$PATH"
+export INSTEP_APPIUM_HOME="${INSTEP_APPIUM_HOME:-$ROOT/tools/appium/home}"
 unset INSTEP_REDIS_URL INSTEP_DATABASE_URL
 
 mkdir -p "$INSTEP_HOME"

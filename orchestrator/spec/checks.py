@@ -56,6 +56,9 @@ def find_problems(
     return problems
 
 
+DEVICE_KINDS = ("acceptance", "screenshots")
+
+
 def _stage_problems(
     name: str,
     stage: StageSpec,
@@ -81,6 +84,17 @@ def _stage_problems(
         expected = "`run:` with a command" if stage.kind == "run" else "exactly one of `run:` or `lane:`"
         hint = "" if stage.kind != "run" else "; or set `kind:` to one of the built-in stage kinds"
         out.append(Problem(at, f"stage {name!r} has nothing to run (expected {expected}{hint})", "key"))
+    if stage.kind not in DEVICE_KINDS:
+        for key in ("suite", "app", "test_retries"):
+            if getattr(stage, key):
+                out.append(
+                    Problem(
+                        (*at, key),
+                        f"`{key}:` is for device stages (expected kind acceptance or "
+                        f"screenshots, not {stage.kind!r})",
+                        "key",
+                    )
+                )
     if stage.options and stage.lane is None:
         out.append(
             Problem(

@@ -149,6 +149,12 @@ class StageSpec(_Model):
     retries: Retries = 0
     shards: Shards = 1
     devices: Names = ()
+    # Device stages (acceptance, screenshots): the pytest suite's folder in the repo and the app
+    # under test (a folder served on 127.0.0.1, or a URL).
+    suite: NonEmptyStr | None = None
+    app: NonEmptyStr | None = None
+    # Device stages: re-runs of a failed test; failed-then-passed is reported `flaky`.
+    test_retries: Retries = 0
     platforms: tuple[PlatformName, ...] | None = None
     per_platform: StrictBool = True
     queue: QueueName | None = None

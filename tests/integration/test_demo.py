@@ -32,6 +32,20 @@ def test_demo_pushes_the_sample_app_and_its_run_succeeds(tmp_path: Path) -> None
     assert "Packaged android 1.0.0 (1)" in out and "Packaged ios 1.0.0 (1)" in out, (
         "the build lane ran per platform"
     )
+    assert "shard 0-0: leased" in out and "shard 0-1: leased" in out, "acceptance split over two devices"
+    assert "instep: tests: 0 error, 0 failed, 0 flaky, 6 passed, 0 skipped" in out, (
+        "acceptance suite on Appium"
+    )
+    assert "instep: pixel-8: tests:" in out and "instep: iphone-15: tests:" in out, "capture on every profile"
+    captures = sorted(
+        p.relative_to(tmp_path).as_posix() for p in (tmp_path / "demo" / "artifacts").rglob("*.png")
+    )
+    for profile in ("iphone-15", "pixel-8"):
+        for screen in ("signin", "orders", "product", "settings"):
+            assert any(c.endswith(f"/files/{profile}/en-US/{screen}.png") for c in captures), (
+                profile,
+                screen,
+            )
     assert "==> run 1 succeeded" in out
     assert "demo: run 1 succeeded" in out and "/openapi.json" in out
     assert "demo-secret-value" not in out

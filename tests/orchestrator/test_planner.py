@@ -102,6 +102,8 @@ def test_the_sample_app_plans_unit_then_build_on_both_platforms() -> None:
         ("unit:ios", (), "test", 600, 0),
         ("build:android", ("unit:android",), "build", 1200, 1),
         ("build:ios", ("unit:ios",), "build", 1200, 1),
+        ("acceptance", ("build:android", "build:ios"), None, 900, 0),
+        ("screenshots", ("build:android", "build:ios"), None, 900, 0),
     ]
     assert result.jobs[2].lane_options == {"version": "1.0.0"}
 
@@ -163,12 +165,12 @@ def test_platforms_follow_the_order_they_are_declared_in() -> None:
 
 def test_shard_numbers_are_one_based_and_absent_when_unsharded() -> None:
     by_key = jobs(
-        "version: 1\nplatforms: {android: {}}\nstages:\n  acceptance: {shards: 3}\n  unit: {run: x}\n"
+        "version: 1\nplatforms: {android: {}}\nstages:\n  e2e: {run: x, shards: 3}\n  unit: {run: x}\n"
     )
     assert [(k, j.shard, j.shard_count) for k, j in by_key.items()] == [
-        ("acceptance:android:1", 1, 3),
-        ("acceptance:android:2", 2, 3),
-        ("acceptance:android:3", 3, 3),
+        ("e2e:android:1", 1, 3),
+        ("e2e:android:2", 2, 3),
+        ("e2e:android:3", 3, 3),
         ("unit:android", None, 1),
     ]
 
@@ -324,3 +326,21 @@ def test_manual_and_api_triggers_run_regardless_of_the_globs(kind: str) -> None:
 def test_a_deleted_ref_plans_nothing(kind: str) -> None:
     result = plan(FULL, Trigger(kind, "refs/heads/main", "0" * 40))  # type: ignore[arg-type]
     assert result == RunPlan((), "ref 'refs/heads/main' was deleted, so there is nothing to build")
+
+
+def test_device_stages_shard_inside_one_job_and_carry_their_suite() -> None:
+    by_key = jobs(
+        """\
+        version: 1
+        platforms: {android: {}, ios: {}}
+        stages:
+          acceptance: {devices: [pixel-8, iphone-15], shards: 2, per_platform: false, app: www, test_retries: 1}
+          screenshots: {devices: [pixel-8], suite: tests/capture}
+          lint: {run: make lint, shards: 2, per_platform: false}
+        """
+    )
+    acceptance = by_key["acceptance"]
+    assert (acceptance.shard, acceptance.shard_count, acceptance.queue) == (None, 2, "devices")
+    assert (acceptance.suite, acceptance.app, acceptance.test_retries) == (None, "www", 1)
+    assert by_key["screenshots:ios"].suite == "tests/capture"
+    assert {"lint:1", "lint:2"} <= set(by_key), "other stages' shards stay separate jobs"

@@ -69,7 +69,11 @@ def only_error(text: str, **kwargs: object) -> str:
 
 def test_the_sample_app_pipeline_validates() -> None:
     spec = load_spec_file(REPO / "examples/sample-app/instep.yml")
-    assert list(spec.stages) == ["unit", "build"]
+    assert list(spec.stages) == ["unit", "build", "acceptance", "screenshots"]
+    assert (
+        spec.stages["acceptance"].devices == ("iphone-15", "pixel-8")
+        and spec.stages["acceptance"].shards == 2
+    )
     assert spec.stages["unit"].timeout == 600 and spec.stages["unit"].lane == "test"
     assert spec.stages["build"].needs == ("unit",)
     assert spec.stages["build"].retries == 1
@@ -155,7 +159,7 @@ def test_yaml_merge_keys_are_understood() -> None:
         (
             "version: 1\nplatforms: {ios: {}}\nstages:\n  unit:\n    run: x\n    colour: red\n",
             "instep.yml:6:5: unknown key 'colour' in stage 'unit' (expected one of: kind, run, lane, options, needs, "
-            "env, timeout, retries, shards, devices, platforms, per_platform, queue, allow_failure)",
+            "env, timeout, retries, shards, devices, suite, app, test_retries, platforms, per_platform, queue, allow_failure)",
         ),
         (
             "version: 1\nplatforms: {ios: {}}\ntriggers: {branch: [main]}\nstages: {unit: {run: x}}\n",
@@ -482,3 +486,13 @@ def test_building_the_model_directly_still_runs_the_cross_stage_checks() -> None
         PipelineSpec.model_validate(
             {"version": 1, "platforms": {"ios": {}}, "stages": {"b": {"run": "x", "needs": ["zz"]}}}
         )
+
+
+def test_device_stage_keys_are_refused_on_other_stages() -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(
+            "version: 1\nplatforms: {android: {}}\nstages:\n  unit:\n    run: x\n    suite: tests\n"
+            "  acceptance: {app: www, devices: [pixel-8]}\n"
+        )
+    text = str(caught.value)
+    assert "instep.yml:6:5: `suite:` is for device stages" in text

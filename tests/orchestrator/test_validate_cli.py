@@ -39,11 +39,12 @@ def test_the_sample_app_is_valid_and_its_jobs_are_summarised() -> None:
     result = validate(str(SAMPLE))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"{SAMPLE / 'instep.yml'} is valid: 2 stage(s), 4 job(s)",
-        "stages: unit, build",
+        f"{SAMPLE / 'instep.yml'} is valid: 4 stage(s), 6 job(s)",
+        "stages: unit, build, acceptance, screenshots",
         "jobs per platform:",
         "  android: 2 (unit, build)",
         "  ios: 2 (unit, build)",
+        "  all platforms (run once): 2 (acceptance, screenshots)",
     ]
     assert result.stderr == ""
 
