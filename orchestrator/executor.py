@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.context import Context
-from orchestrator.db.models import Artifact, Project, Run
+from orchestrator.db.models import Artifact, Job, Project, Run
 from orchestrator.process import run_process
 from orchestrator.redaction import Redactor
 from orchestrator.scheduler import finish_attempt, heartbeat, start_attempt
@@ -35,6 +35,8 @@ class Outcome:
     reason: str | None
     exit_code: int | None = None
     results: dict[str, Any] | None = None
+    # A screenshot stage's comparisons, stored with the outcome.
+    comparisons: list[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class JobWork:
     secrets: dict[str, str]
     ref: str
     sha: str
+    default_branch: str = "main"
 
 
 class JobLog:
@@ -130,6 +133,7 @@ def _load_work(ctx: Context, job_id: int, attempt: int, worker: str) -> JobWork 
             secrets={k: str(v) for k, v in project.secrets.items()},
             ref=run.ref,
             sha=run.sha,
+            default_branch=project.default_branch,
         )
         s.commit()
     return work
@@ -324,9 +328,35 @@ def _run_suite(
             ]
     if cancel.is_set():
         return Outcome("canceled", "canceled while the suite ran", results=results)
-    if not reasons:
-        return Outcome("succeeded", None, results=results)
-    return Outcome("failed", redactor("; ".join(reasons[:3]))[:1000], results=results)
+    if reasons:
+        return Outcome("failed", redactor("; ".join(reasons[:3]))[:1000], results=results)
+    if work.kind == "screenshots":
+        return _compare_screenshots(ctx, work, artifacts_dir, out, results)
+    return Outcome("succeeded", None, results=results)
+
+
+def _compare_screenshots(
+    ctx: Context, work: JobWork, artifacts_dir: Path, out: JobLog, results: dict[str, Any]
+) -> Outcome:
+    """Compare the captures with the branch baselines; changes wait for QA review."""
+    from orchestrator.reviews import branch_of, captured_screens, compare_captures
+
+    branch = branch_of(work.ref, work.default_branch)
+    prepared, verdict = compare_captures(
+        ctx.store,
+        project=work.project_name,
+        platform=work.platform,
+        branch=branch,
+        default_branch=work.default_branch,
+        captured=captured_screens(artifacts_dir),
+    )
+    for p in prepared:
+        pixels = f" ({p.diff_pixels} px)" if p.diff_pixels else ""
+        out.line(f"instep: screenshot {p.name}: {p.status}{pixels}")
+    out.line(f"instep: screenshots on branch {branch}: {verdict.reason}")
+    results["screenshots"] = {"branch": branch, "verdict": verdict.state.value}
+    status = {"waiting": "waiting", "succeeded": "succeeded", "failed": "failed"}[verdict.state.value]
+    return Outcome(status, verdict.reason, results=results, comparisons=prepared)
 
 
 def _run_step(
@@ -459,6 +489,19 @@ def execute_attempt(ctx: Context, job_id: int, attempt: int, worker: str) -> Out
     ctx.logs.close(work.job_id)
     with ctx.db.session() as s:
         s.add_all(rows)
+        if outcome.comparisons is not None:
+            from orchestrator.reviews import branch_of, store_comparisons
+
+            job_row, run_row = s.get(Job, work.job_id), s.get(Run, work.run_id)
+            if job_row is not None and run_row is not None and job_row.status == "running":
+                store_comparisons(
+                    s,
+                    job_row,
+                    run_row,
+                    branch_of(work.ref, work.default_branch),
+                    work.platform,
+                    outcome.comparisons,
+                )
         dispatches = finish_attempt(
             s,
             work.job_id,

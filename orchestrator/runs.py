@@ -51,7 +51,7 @@ def move_run(
         Event(run_id=run.id, subject="run", from_status=run.status, to_status=new, reason=reason, at=now)
     )
     run.status = new
-    if reason is not None:
+    if reason is not None or new in FINAL_RUN or new == "running":
         run.reason = reason
     if new == "running" and run.started_at is None:
         run.started_at = now

@@ -20,9 +20,11 @@ from orchestrator.transitions import (
     EnqueueJob,
     FinishRun,
     JobView,
+    ResumeRun,
     RunView,
     SkipJob,
     StartRun,
+    WaitRun,
     next_actions,
 )
 
@@ -64,6 +66,10 @@ def advance(session: Session, run_id: int, now: datetime | None = None) -> list[
                 jobs[key].cancel_requested = True
             case CancelJob(key=key, reason=reason, running=False):
                 move_job(session, jobs[key], "canceled", reason, now=now)
+            case WaitRun():
+                move_run(session, run, "waiting", "waiting for screenshot review", now=now)
+            case ResumeRun():
+                move_run(session, run, "running", now=now)
             case FinishRun(status=status, reason=reason):
                 move_run(session, run, status, reason, now=now)
     session.flush()

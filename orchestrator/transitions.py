@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 RunStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "canceled", "skipped"]
-JobStatus = Literal["pending", "queued", "running", "succeeded", "failed", "canceled", "skipped"]
+JobStatus = Literal["pending", "queued", "running", "waiting", "succeeded", "failed", "canceled", "skipped"]
 
 FINAL_RUN: frozenset[str] = frozenset({"succeeded", "failed", "canceled", "skipped"})
 FINAL_JOB: frozenset[str] = frozenset({"succeeded", "failed", "canceled", "skipped"})
@@ -20,8 +20,10 @@ _JOB_MOVES: dict[str, frozenset[str]] = {
     "pending": frozenset({"queued", "skipped", "canceled"}),
     # Sent to a Celery queue; a worker may pick it up, or it is canceled first.
     "queued": frozenset({"running", "canceled", "failed"}),
-    # queued again only when its worker vanished and attempts remain.
-    "running": frozenset({"succeeded", "failed", "canceled", "queued"}),
+    # queued again only when its worker vanished and attempts remain; waiting when its work is
+    # done but people must decide (screenshot review), with no worker held.
+    "running": frozenset({"succeeded", "failed", "canceled", "queued", "waiting"}),
+    "waiting": frozenset({"succeeded", "failed", "canceled"}),
 }
 _RUN_MOVES: dict[str, frozenset[str]] = {
     # Planning may fail (invalid instep.yml) or find that the ref matches no trigger.
@@ -87,12 +89,22 @@ class StartRun:
 
 
 @dataclass(frozen=True)
+class WaitRun:
+    """Every remaining job waits for people: the run is `waiting`."""
+
+
+@dataclass(frozen=True)
+class ResumeRun:
+    """A waiting run has work for workers again."""
+
+
+@dataclass(frozen=True)
 class FinishRun:
     status: str
     reason: str | None
 
 
-Action = EnqueueJob | SkipJob | CancelJob | StartRun | FinishRun
+Action = EnqueueJob | SkipJob | CancelJob | StartRun | WaitRun | ResumeRun | FinishRun
 
 
 def _blocking(status: str, allow_failure: bool) -> str | None:
@@ -150,7 +162,17 @@ def next_actions(run: RunView) -> list[Action]:
 
     if all(s in FINAL_JOB for s in status.values()):
         actions.append(_verdict(run.jobs, status))
+    elif run.status == "running" and _only_people(status):
+        actions.append(WaitRun())
+    elif run.status == "waiting" and not _only_people(status):
+        actions.append(ResumeRun())
     return actions
+
+
+def _only_people(status: dict[str, str]) -> bool:
+    """Nothing is queued or running: what is left waits for reviews (or for those jobs)."""
+    live = [s for s in status.values() if s not in FINAL_JOB]
+    return bool(live) and "waiting" in live and all(s in ("waiting", "pending") for s in live)
 
 
 def _verdict(jobs: Sequence[JobView], status: dict[str, str]) -> FinishRun:

@@ -69,13 +69,30 @@ done
 
 echo "demo: following run $RUN"
 "$INSTEP" run logs "$RUN" --follow
+status() { "$INSTEP" run show "$RUN" --json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+STATUS="$(status)"
+if [ "$STATUS" = waiting ]; then
+  # New or changed screenshots wait for QA. The demo plays QA: list them, then approve them all,
+  # which makes them this branch's baselines (the next push compares against them).
+  QA_TOKEN="$("$INSTEP" token create --role qa --name demo-qa)"
+  echo "demo: screenshots await review:"
+  curl -fsS -H "Authorization: Bearer $QA_TOKEN" "$INSTEP_URL/api/runs/$RUN/comparisons" | "$VENV/bin/python" -c '
+import json, sys
+for c in json.load(sys.stdin):
+    print("  %4d  %-13s %s" % (c["id"], c["status"], c["name"]))'
+  echo "demo: approving them as QA (POST /api/runs/$RUN/review)"
+  curl -fsS -X POST -H "Authorization: Bearer $QA_TOKEN" -H "Content-Type: application/json" \
+    -d '{"decision": "approved", "comment": "first baselines"}' "$INSTEP_URL/api/runs/$RUN/review" >/dev/null
+  "$INSTEP" run logs "$RUN" --follow | tail -1
+  STATUS="$(status)"
+fi
 "$INSTEP" run show "$RUN"
-STATUS="$("$INSTEP" run show "$RUN" --json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
 
 cat <<MSG
 
 demo: run $RUN $STATUS
   API            $INSTEP_URL/api/runs/$RUN   (send Authorization: Bearer \$INSTEP_TOKEN)
+  screenshots    $INSTEP_URL/api/runs/$RUN/comparisons
   OpenAPI        $INSTEP_URL/openapi.json
   token          export INSTEP_TOKEN=$INSTEP_TOKEN INSTEP_URL=$INSTEP_URL
   CLI            $INSTEP run list --project sample-app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from orchestrator.api import projects, runs, webhooks
+from orchestrator.api import projects, reviews, runs, webhooks
 from orchestrator.context import Context
 
 
@@ -19,6 +19,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(projects.router)
     app.include_router(runs.router)
+    app.include_router(reviews.router)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:

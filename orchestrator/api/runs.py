@@ -223,13 +223,13 @@ def job_log_stream(
             with ctx.db.read_session() as s:
                 job = s.get(Job, job_id)
                 status = job.status if job else "gone"
-            if done or status in FINAL_JOB or status == "gone":
+            if done or status in FINAL_JOB or status in ("waiting", "gone"):
                 # The bus may have been closed between the read and the status check: drain once.
                 lines, _ = ctx.logs.read(job_id, offset)
                 for line in lines:
                     yield f"id: {offset}\ndata: {line}\n\n"
                     offset += 1
-                if status in FINAL_JOB or status == "gone":
+                if status in FINAL_JOB or status in ("waiting", "gone"):
                     yield f"event: end\ndata: {status}\n\n"
                     return
             if time.monotonic() - last_sent > 15:  # proxies drop idle streams

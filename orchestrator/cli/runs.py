@@ -155,7 +155,10 @@ def logs(run_id: int, job_key: str | None, follow: bool, url: str | None, token:
             else:
                 click.echo(_call(client.text, f"/api/jobs/{job['id']}/log"), nl=False)
             shown.add(job["id"])
-        if not follow or data["status"] in FINAL and all(j["id"] in shown for j in jobs):
+        settled = data["status"] in FINAL or (
+            data["status"] == "waiting" and all(j["id"] in shown or j["status"] == "pending" for j in jobs)
+        )
+        if not follow or settled and all(j["id"] in shown or j["status"] == "pending" for j in jobs):
             if follow:
                 click.echo(
                     f"==> run {run_id} {data['status']}" + (f": {data['reason']}" if data["reason"] else "")

@@ -181,3 +181,46 @@ class Event(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Comparison(Base):
+    """One screen of a run's screenshot stage against its branch baseline."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (
+        UniqueConstraint("job_id", "name", name="uq_comparison_name"),
+        Index("ix_comparisons_project_screen", "project_id", "branch", "platform", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    branch: Mapped[str] = mapped_column(String(255))
+    platform: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(500))  # <device-profile>/<locale>/<screen>.png
+    status: Mapped[str] = mapped_column(String(20))
+    diff_pixels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    baseline_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    baseline_key: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    candidate_key: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    diff_key: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Review(Base):
+    """A QA decision on a comparison; reviews are never edited, the latest one counts."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    baseline_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
