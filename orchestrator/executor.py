@@ -399,34 +399,29 @@ def _run_step(
 
 
 def _store_artifacts(ctx: Context, work: JobWork, log_path: Path, artifacts_dir: Path) -> list[Artifact]:
+    """Upload the log and every file the step left in its artifacts directory."""
     prefix = f"runs/{work.run_id}/jobs/{work.job_id}/attempt-{work.attempt}"
-    rows: list[Artifact] = []
-    size, sha = ctx.store.put_file(f"{prefix}/log.txt", log_path)
-    rows.append(
-        Artifact(
-            run_id=work.run_id,
-            job_id=work.job_id,
-            name=f"{work.key}/log.txt",
-            kind="log",
-            store_key=f"{prefix}/log.txt",
-            size=size,
-            sha256=sha,
-            content_type="text/plain; charset=utf-8",
-        )
-    )
+    uploads = [(log_path, "log.txt", "log", "text/plain; charset=utf-8")]
     files = sorted(p for p in artifacts_dir.rglob("*") if p.is_file() and not p.is_symlink())
     for path in files[:MAX_COLLECTED_ARTIFACTS]:
         rel = path.relative_to(artifacts_dir).as_posix()
-        size, sha = ctx.store.put_file(f"{prefix}/files/{rel}", path)
+        content_type = "image/png" if rel.endswith(".png") else "application/octet-stream"
+        uploads.append((path, f"files/{rel}", "file", content_type))
+    rows: list[Artifact] = []
+    for path, rel, kind, content_type in uploads:
+        key = f"{prefix}/{rel}"
+        size, sha = ctx.store.put_file(key, path)
+        name = f"{work.key}/{rel.removeprefix('files/')}"
         rows.append(
             Artifact(
                 run_id=work.run_id,
                 job_id=work.job_id,
-                name=f"{work.key}/{rel}",
-                kind="file",
-                store_key=f"{prefix}/files/{rel}",
+                name=name,
+                kind=kind,
+                store_key=key,
                 size=size,
                 sha256=sha,
+                content_type=content_type,
             )
         )
     return rows
