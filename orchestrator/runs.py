@@ -101,6 +101,9 @@ def create_run(
     delivery: tuple[str, str] | None = None,
 ) -> Run:
     """A queued run; with `delivery=(provider, id)` a redelivery raises DuplicateDelivery."""
+    # Run numbers and delivery ids are decided under the project's row lock (PostgreSQL), so
+    # concurrent pushes queue here briefly instead of colliding and retrying.
+    session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     if delivery is not None:
         provider, delivery_id = delivery
         existing = session.scalar(
