@@ -37,7 +37,7 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
         text = read_file_at(mirror, sha, SPEC_PATH)
         if text is None:
             raise _PlanningFailed(f"no {SPEC_PATH} at the root of commit {sha[:12]}")
-        spec = parse_spec(text, filename=SPEC_PATH)
+        spec = parse_spec(text, filename=SPEC_PATH, known_devices=_known_devices(ctx))
         plan = plan_run(spec, Trigger(kind=_TRIGGER_KINDS.get(trigger, "api"), ref=ref, sha=sha))  # type: ignore[arg-type]
     except SpecError as exc:
         reason = f"invalid {SPEC_PATH}:\n{exc}"
@@ -53,6 +53,16 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
     with ctx.db.session() as s:
         fail_planning(s, run_id, reason)
         s.commit()
+
+
+def _known_devices(ctx: Context) -> frozenset[str]:
+    """Device profiles this installation offers: built-ins plus INSTEP_HOME/devices.yml."""
+    from device_farm.profiles import ProfileError, load_inventory
+
+    try:
+        return frozenset(load_inventory(ctx.settings.home / "devices.yml").profiles)
+    except ProfileError as exc:
+        raise _PlanningFailed(f"the device inventory is invalid: {exc}") from exc
 
 
 class _PlanningFailed(Exception):

@@ -16,8 +16,16 @@ INVALID = 2
 
 @click.command()
 @click.argument("path", required=False, default="instep.yml", type=click.Path(path_type=Path))
+@click.option(
+    "--devices",
+    "inventory",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Device inventory YAML whose profiles `devices:` may name (default: INSTEP_HOME/devices.yml "
+    "when it exists, plus the built-in profiles).",
+)
 @json_option
-def validate(path: Path, as_json: bool) -> None:
+def validate(path: Path, inventory: Path | None, as_json: bool) -> None:
     """Check PATH (default ./instep.yml; a directory means DIR/instep.yml).
 
     Exits 0 when the pipeline is valid, 2 when it is invalid or missing; each problem is printed
@@ -25,7 +33,7 @@ def validate(path: Path, as_json: bool) -> None:
     if path.is_dir():
         path = path / "instep.yml"
     try:
-        spec = load_spec_file(path)
+        spec = load_spec_file(path, known_devices=known_devices(inventory))
     except SpecError as exc:
         errors = [{"line": e.line, "column": e.column, "message": e.message} for e in exc.errors]
         _refuse(as_json, path, errors, [str(e) for e in exc.errors])
@@ -40,6 +48,24 @@ def validate(path: Path, as_json: bool) -> None:
         emit_json({"valid": True, "file": str(path), "errors": [], "stages": _stages(spec, jobs)})
     else:
         _summary(path, spec, jobs)
+
+
+def known_devices(inventory: Path | None) -> frozenset[str]:
+    """Profile names a pipeline may use: the built-ins plus the inventory file's."""
+    from device_farm.profiles import ProfileError, load_inventory
+    from orchestrator.settings import Settings, SettingsError
+
+    if inventory is None:
+        try:
+            inventory = Settings.from_env().home / "devices.yml"
+        except SettingsError:
+            inventory = None
+    elif not inventory.exists():
+        raise click.ClickException(f"device inventory {inventory} does not exist")
+    try:
+        return frozenset(load_inventory(inventory).profiles)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _refuse(as_json: bool, path: Path, errors: list[dict[str, Any]], lines: list[str]) -> None:

@@ -132,6 +132,20 @@ def test_invalid_pipeline_fails_at_planning_with_the_errors(instep: Instep, repo
     assert "instep.yml:5:" in instep.cli("run", "show", str(run_id)).stdout
 
 
+def test_an_unknown_device_profile_fails_planning_naming_it(instep: Instep, repo: Repo) -> None:
+    _register(instep, repo)
+    repo.commit(
+        {
+            "instep.yml": "version: 1\nplatforms: {android: {}}\nstages:\n  acceptance:\n"
+            "    devices: [nokia-3310]\n"
+        }
+    )
+    run = instep.wait_run(instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"])
+    assert (
+        run["status"] == "failed" and "instep.yml:5:15: unknown device profile 'nokia-3310'" in run["reason"]
+    )
+
+
 def test_a_push_on_an_untracked_branch_is_skipped_with_the_reason(instep: Instep, repo: Repo) -> None:
     secret = _register(instep, repo)
     sha = repo.commit({"instep.yml": PIPELINE}, branch="docs")

@@ -133,3 +133,17 @@ def test_help_describes_the_exit_codes() -> None:
     result = validate("--help")
     assert result.exit_code == 0
     assert "Exits 0 when the pipeline is valid, 2 when it is invalid or missing" in result.stdout
+
+
+def test_an_unknown_device_profile_is_named(tmp_path: Path) -> None:
+    (tmp_path / "instep.yml").write_text(
+        "version: 1\nplatforms: {android: {}}\nstages:\n  acceptance:\n    devices: [pixel-8, nokia-3310]\n"
+    )
+    result = validate(str(tmp_path))
+    assert result.exit_code == 2
+    assert "instep.yml:5:24: unknown device profile 'nokia-3310'" in result.stderr
+    (tmp_path / "devices.yml").write_text(
+        "devices:\n  - {name: nokia-3310, backend: remote, url: http://127.0.0.1:1}\n"
+    )
+    result = validate(str(tmp_path), "--devices", str(tmp_path / "devices.yml"))
+    assert result.exit_code == 0, result.output
