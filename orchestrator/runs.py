@@ -113,43 +113,37 @@ def create_run(
         )
         if existing is not None:
             raise DuplicateDelivery(provider, delivery_id, existing.run_id)
-    for _ in range(5):
-        try:
-            with session.begin_nested():
-                if delivery is not None:
-                    row = WebhookDelivery(
-                        provider=delivery[0], delivery_id=delivery[1], project_id=project.id
-                    )
-                    session.add(row)
-                    session.flush()
-                run = Run(
-                    project_id=project.id,
-                    number=_next_number(session, project.id),
-                    trigger=trigger,
-                    ref=ref,
-                    sha=sha,
-                    status="queued",
-                    created_by=created_by,
+    run = Run(
+        project_id=project.id,
+        number=_next_number(session, project.id),
+        trigger=trigger,
+        ref=ref,
+        sha=sha,
+        status="queued",
+        created_by=created_by,
+    )
+    session.add(run)
+    try:
+        session.flush()
+        if delivery is not None:
+            session.add(
+                WebhookDelivery(
+                    provider=delivery[0], delivery_id=delivery[1], project_id=project.id, run_id=run.id
                 )
-                session.add(run)
-                session.flush()
-                session.add(
-                    Event(
-                        run_id=run.id,
-                        subject="run",
-                        from_status=None,
-                        to_status="queued",
-                        reason=f"{trigger} {ref}",
-                    )
-                )
-                if delivery is not None:
-                    row.run_id = run.id
-                return run
-        except IntegrityError as exc:
-            if delivery is not None and "delivery" in str(exc.orig).lower():
-                raise DuplicateDelivery(delivery[0], delivery[1], None) from exc
-            continue  # another run took this number concurrently; take the next one
-    raise RunError(f"could not allocate a run number for project {project.name}")
+            )
+        session.add(
+            Event(
+                run_id=run.id, subject="run", from_status=None, to_status="queued", reason=f"{trigger} {ref}"
+            )
+        )
+        session.flush()
+    except IntegrityError as exc:
+        # Only reachable when two writers slipped past the project lock (it cannot happen on
+        # PostgreSQL or SQLite); the caller rolls back.
+        if delivery is not None and "delivery" in str(exc.orig).lower():
+            raise DuplicateDelivery(delivery[0], delivery[1], None) from exc
+        raise RunError(f"could not record the run for project {project.name}: {exc.orig}") from exc
+    return run
 
 
 def get_run(session: Session, run_id: int) -> Run:
