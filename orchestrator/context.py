@@ -10,6 +10,7 @@ from orchestrator.artifacts import ArtifactStore, store_from_setting
 from orchestrator.db.session import Database
 from orchestrator.logbus import FileLogBus, LogBus, RedisLogBus
 from orchestrator.runs import Dispatch
+from orchestrator.sealing import Sealer
 from orchestrator.settings import Settings
 
 
@@ -26,6 +27,7 @@ class Context:
     store: ArtifactStore
     logs: LogBus
     dispatcher: Dispatcher
+    sealer: Sealer
     redis: Any | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -41,4 +43,12 @@ def build_context(settings: Settings, dispatcher: Dispatcher) -> Context:
     store = store_from_setting(settings.artifacts)
     client = redis_client(settings.redis_url) if settings.redis_url else None
     logs: LogBus = RedisLogBus(client) if client is not None else FileLogBus(settings.logs_dir)
-    return Context(settings=settings, db=db, store=store, logs=logs, dispatcher=dispatcher, redis=client)
+    return Context(
+        settings=settings,
+        db=db,
+        store=store,
+        logs=logs,
+        dispatcher=dispatcher,
+        sealer=Sealer(settings.secret_key),
+        redis=client,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from orchestrator.context import Context
 from orchestrator.db.models import Artifact, Job, Project, Run
 from orchestrator.process import run_process
+from orchestrator.projects import job_secrets
 from orchestrator.redaction import Redactor
 from orchestrator.scheduler import finish_attempt, heartbeat, start_attempt
 from orchestrator.workspaces import WorkspaceError, checkout, ensure_commit
@@ -130,7 +131,7 @@ def _load_work(ctx: Context, job_id: int, attempt: int, worker: str) -> JobWork 
             project_id=project.id,
             project_name=project.name,
             repo_url=project.repo_url,
-            secrets={k: str(v) for k, v in project.secrets.items()},
+            secrets=job_secrets(project, ctx.sealer),
             ref=run.ref,
             sha=run.sha,
             default_branch=project.default_branch,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Project
+from orchestrator.sealing import Sealer
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -37,6 +38,7 @@ def default_match_name(url: str) -> str:
 def create_project(
     session: Session,
     *,
+    sealer: Sealer,
     name: str,
     repo_url: str,
     match_name: str | None = None,
@@ -60,8 +62,8 @@ def create_project(
         name=name,
         repo_url=repo_url,
         match_name=match,
-        webhook_secret=webhook_secret or secrets_module.token_urlsafe(32),
-        secrets=dict(secrets or {}),
+        webhook_secret=sealer.seal(webhook_secret or secrets_module.token_urlsafe(32)),
+        secrets={k: sealer.seal(v) for k, v in (secrets or {}).items()},
         default_branch=default_branch,
     )
     session.add(project)
@@ -91,15 +93,26 @@ def find_by_match_name(session: Session, repository: str) -> Project | None:
     return session.scalar(select(Project).where(Project.match_name == repository).order_by(Project.id))
 
 
+def webhook_secret(project: Project, sealer: Sealer) -> str:
+    return sealer.open(project.webhook_secret)
+
+
+def job_secrets(project: Project, sealer: Sealer) -> dict[str, str]:
+    """The clear secrets a job gets as environment variables (and its log masks)."""
+    return {k: sealer.open(str(v)) for k, v in project.secrets.items()}
+
+
 def list_projects(session: Session) -> list[Project]:
     return list(session.scalars(select(Project).order_by(Project.name)))
 
 
-def update_secrets(session: Session, project: Project, set_: dict[str, str], unset: list[str]) -> Project:
+def update_secrets(
+    session: Session, project: Project, set_: dict[str, str], unset: list[str], *, sealer: Sealer
+) -> Project:
     for key in set_:
         check_secret_key(key)
     merged = {k: v for k, v in project.secrets.items() if k not in unset}
-    merged.update(set_)
+    merged.update({k: sealer.seal(v) for k, v in set_.items()})
     project.secrets = merged
     session.flush()
     return project

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from orchestrator import projects as service
-from orchestrator.api.deps import Admin, Reader, ReadSessionDep, SessionDep
+from orchestrator.api.deps import Admin, ContextDep, Reader, ReadSessionDep, SessionDep
 from orchestrator.api.schemas import ProjectCreated, ProjectIn, ProjectOut, SecretsIn
 from orchestrator.db.models import Project
 
@@ -24,10 +24,11 @@ def project_out(p: Project) -> ProjectOut:
 
 
 @router.post("", status_code=201, response_model=ProjectCreated)
-def create_project(body: ProjectIn, session: SessionDep, _: Admin) -> ProjectCreated:
+def create_project(body: ProjectIn, session: SessionDep, ctx: ContextDep, _: Admin) -> ProjectCreated:
     try:
         project = service.create_project(
             session,
+            sealer=ctx.sealer,
             name=body.name,
             repo_url=body.repo_url,
             match_name=body.match,
@@ -40,7 +41,9 @@ def create_project(body: ProjectIn, session: SessionDep, _: Admin) -> ProjectCre
     except service.ProjectError as exc:
         raise HTTPException(422, str(exc)) from exc
     session.commit()
-    return ProjectCreated(**project_out(project).model_dump(), webhook_secret=project.webhook_secret)
+    return ProjectCreated(
+        **project_out(project).model_dump(), webhook_secret=service.webhook_secret(project, ctx.sealer)
+    )
 
 
 @router.get("", response_model=list[ProjectOut])
@@ -57,9 +60,11 @@ def get_project(name: str, session: ReadSessionDep, _: Reader) -> ProjectOut:
 
 
 @router.put("/{name}/secrets", response_model=ProjectOut)
-def update_secrets(name: str, body: SecretsIn, session: SessionDep, _: Admin) -> ProjectOut:
+def update_secrets(name: str, body: SecretsIn, session: SessionDep, ctx: ContextDep, _: Admin) -> ProjectOut:
     try:
-        project = service.update_secrets(session, service.get_project(session, name), body.set, body.unset)
+        project = service.update_secrets(
+            session, service.get_project(session, name), body.set, body.unset, sealer=ctx.sealer
+        )
     except service.ProjectNotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except service.ProjectError as exc:

@@ -65,7 +65,7 @@ def _handle(provider: str, headers: dict[str, str], body: bytes, session: Sessio
         project = project_service.find_by_match_name(session, repository)
         if project is None:
             raise HTTPException(404, f"no project matches repository {repository!r}")
-        notice = parser(headers, body, project.webhook_secret)
+        notice = parser(headers, body, project_service.webhook_secret(project, ctx.sealer))
     except WebhookError as exc:
         raise HTTPException(exc.status, str(exc)) from exc
     if isinstance(notice, Ping):

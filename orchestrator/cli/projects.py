@@ -58,12 +58,16 @@ def add(
 ) -> None:
     """Register the app repository REPO as project NAME."""
     from orchestrator.projects import ProjectError, create_project
+    from orchestrator.projects import webhook_secret as reveal
+    from orchestrator.sealing import Sealer
 
     db = _database()
+    sealer = Sealer(load_settings().secret_key)
     with db.session() as s:
         try:
             p = create_project(
                 s,
+                sealer=sealer,
                 name=name,
                 repo_url=repo_url,
                 match_name=match_name,
@@ -78,7 +82,7 @@ def add(
             "name": p.name,
             "repo_url": p.repo_url,
             "match": p.match_name,
-            "webhook_secret": p.webhook_secret,
+            "webhook_secret": reveal(p, sealer),
             "secret_names": sorted(p.secrets),
         }
     if as_json:

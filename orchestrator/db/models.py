@@ -36,7 +36,8 @@ class Project(Base):
     repo_url: Mapped[str] = mapped_column(String(1000))
     # Webhooks reach the project whose match name equals the payload's repository full name.
     match_name: Mapped[str] = mapped_column(String(300), index=True)
-    webhook_secret: Mapped[str] = mapped_column(String(200))
+    # Both sealed with orchestrator.sealing (never stored in clear).
+    webhook_secret: Mapped[str] = mapped_column(Text)
     secrets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     default_branch: Mapped[str] = mapped_column(String(200), default="main")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -14,6 +14,7 @@ from orchestrator.context import Context
 from orchestrator.db.session import Database
 from orchestrator.logbus import FileLogBus
 from orchestrator.runs import Dispatch
+from orchestrator.sealing import Sealer
 from orchestrator.settings import Settings
 from orchestrator.tokens import create_token
 
@@ -41,6 +42,7 @@ class Api:
             store=LocalArtifactStore(settings.home / "artifacts"),
             logs=FileLogBus(settings.logs_dir),
             dispatcher=self.dispatcher,
+            sealer=Sealer(settings.secret_key),
         )
         self.client = TestClient(create_app(self.ctx))
         self.tokens: dict[str, str] = {}
@@ -164,3 +166,31 @@ def test_openapi_document_describes_the_api(api: Api) -> None:
         "/api/artifacts/{artifact_id}",
     ):
         assert path in doc["paths"], path
+
+
+def test_secrets_are_stored_sealed_and_only_jobs_see_them_in_clear(api: Api) -> None:
+    from sqlalchemy import text
+
+    from orchestrator.db.models import Project
+    from orchestrator.projects import job_secrets, webhook_secret
+
+    r = api.client.post(
+        "/api/projects",
+        json={
+            "name": "shop",
+            "repo_url": "https://x/acme/shop.git",
+            "secrets": {"PLAY_KEY": "play-json-key-value"},
+        },
+        headers=api.as_("admin"),
+    )
+    clear_hook = r.json()["webhook_secret"]
+    with api.ctx.db.session() as s:
+        raw = " ".join(str(v) for v in s.execute(text("SELECT webhook_secret, secrets FROM projects")).one())
+        assert "play-json-key-value" not in raw and clear_hook not in raw and "sealed:v1:" in raw
+        project = s.query(Project).one()
+        assert job_secrets(project, api.ctx.sealer) == {"PLAY_KEY": "play-json-key-value"}
+        assert webhook_secret(project, api.ctx.sealer) == clear_hook
+        from orchestrator.sealing import Sealer, SealError
+
+        with pytest.raises(SealError, match="INSTEP_SECRET_KEY"):
+            job_secrets(project, Sealer("another-secret-key-entirely"))

@@ -15,6 +15,7 @@ from orchestrator.projects import create_project
 from orchestrator.reviews import branch_of, compare_captures, store_comparisons
 from orchestrator.runs import create_run
 from orchestrator.scheduler import advance, finish_attempt, start_attempt
+from orchestrator.sealing import Sealer
 from tests.orchestrator.test_api import Api
 
 
@@ -35,7 +36,12 @@ SCREENS = {"pixel-8/en-US/signin.png": screen("Sign in"), "pixel-8/en-US/orders.
 def api(settings, database) -> Api:  # type: ignore[no-untyped-def]
     api = Api(settings, database)
     with database.session() as s:
-        create_project(s, name="shop", repo_url="https://github.com/acme/shop.git")
+        create_project(
+            s,
+            sealer=Sealer("test-secret-key-0123456789"),
+            name="shop",
+            repo_url="https://github.com/acme/shop.git",
+        )
         s.commit()
     return api
 

@@ -11,11 +11,16 @@ from orchestrator.db.models import Event, Job, Run, utcnow
 from orchestrator.projects import create_project
 from orchestrator.runs import DuplicateDelivery, create_run, request_cancel, rerun_failed
 from orchestrator.scheduler import advance, finish_attempt, heartbeat, reconcile, start_attempt
+from orchestrator.sealing import Sealer
 
 
 def _run_with_jobs(session, jobs: list[tuple[str, list[str], int]]):  # type: ignore[no-untyped-def]
     project = create_project(
-        session, name="shop", repo_url="file:///srv/git/acme/shop.git", match_name="acme/shop"
+        session,
+        sealer=Sealer("test-secret-key-0123456789"),
+        name="shop",
+        repo_url="file:///srv/git/acme/shop.git",
+        match_name="acme/shop",
     )
     run = create_run(session, project, trigger="manual", ref="refs/heads/main", sha="a" * 40)
     for key, needs, retries in jobs:
@@ -135,7 +140,11 @@ def test_rerun_keeps_succeeded_jobs_and_runs_the_rest(database) -> None:
 def test_the_same_delivery_posted_concurrently_starts_exactly_one_run(database) -> None:
     with database.session() as s:
         project = create_project(
-            s, name="shop", repo_url="file:///srv/git/acme/shop.git", match_name="acme/shop"
+            s,
+            sealer=Sealer("test-secret-key-0123456789"),
+            name="shop",
+            repo_url="file:///srv/git/acme/shop.git",
+            match_name="acme/shop",
         )
         s.commit()
         project_id = project.id
