@@ -3,6 +3,7 @@ pixel is decoded, decoding to RGBA, and encoding diff images."""
 
 from __future__ import annotations
 
+import ctypes
 import io
 import struct
 import warnings
@@ -78,8 +79,7 @@ def decode_rgba(data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_M
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
                 image.load()
-                rgba = image if image.mode == "RGBA" else image.convert("RGBA")
-                array = np.asarray(rgba)
+                array = _rgba_pixels(image)
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{name}: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as exc:
@@ -87,6 +87,88 @@ def decode_rgba(data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_M
     if array.shape[:2] != (header.height, header.width):
         raise CorruptPngError(f"{name}: decoded size differs from its header; capture it again")
     return array
+
+
+def _rgba_pixels(image: Image.Image) -> RGBAImage:
+    """The decoded pixels as an (height, width, 4) array, without copying when Pillow can share them.
+
+    Pillow stores an RGB image as 4 bytes per pixel, so an opaque RGB PNG (no tRNS chunk) is shared
+    as RGBA with the padding byte set to 255; converting to RGBA and copying out would cost more
+    than decoding."""
+    opaque_rgb = image.mode == "RGB" and "transparency" not in image.info
+    if not opaque_rgb and image.mode != "RGBA":
+        image = image.convert("RGBA")
+    shared = _shared_pixels(image)
+    if shared is None:
+        return np.asarray(image.convert("RGBA") if opaque_rgb else image)
+    if opaque_rgb:
+        shared[:, :, 3] = 255
+    shared.flags.writeable = False
+    return shared
+
+
+class _ArrowSchema(ctypes.Structure):
+    pass
+
+
+class _ArrowArray(ctypes.Structure):
+    pass
+
+
+# The Arrow C data interface structs (a stable ABI), enough to find the pixel buffer.
+_ArrowSchema._fields_ = [
+    ("format", ctypes.c_char_p),
+    ("name", ctypes.c_char_p),
+    ("metadata", ctypes.c_char_p),
+    ("flags", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowSchema))),
+    ("dictionary", ctypes.c_void_p),
+    ("release", ctypes.c_void_p),
+    ("private_data", ctypes.c_void_p),
+]
+_ArrowArray._fields_ = [
+    ("length", ctypes.c_int64),
+    ("null_count", ctypes.c_int64),
+    ("offset", ctypes.c_int64),
+    ("n_buffers", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("buffers", ctypes.POINTER(ctypes.c_void_p)),
+    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
+    ("dictionary", ctypes.c_void_p),
+    ("release", ctypes.c_void_p),
+    ("private_data", ctypes.c_void_p),
+]
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+
+class _SharedPixels:
+    """Keeps Pillow's exported Arrow array alive for as long as a NumPy array views its buffer."""
+
+    def __init__(self, capsules: tuple[object, object], address: int, shape: tuple[int, int, int]) -> None:
+        self._capsules = capsules
+        self.__array_interface__ = {"version": 3, "shape": shape, "typestr": "|u1", "data": (address, False)}
+
+
+def _shared_pixels(image: Image.Image) -> RGBAImage | None:
+    """Pillow's own pixel memory (4 bytes per pixel) through its Arrow export (Pillow 11.2+), or
+    None when the export is unavailable or not one flat buffer of the expected size."""
+    try:
+        schema_capsule, array_capsule = image.__arrow_c_array__()
+    except (AttributeError, ValueError, OSError):
+        return None
+    schema = ctypes.cast(_capsule_pointer(schema_capsule, b"arrow_schema"), ctypes.POINTER(_ArrowSchema))[0]
+    array = ctypes.cast(_capsule_pointer(array_capsule, b"arrow_array"), ctypes.POINTER(_ArrowArray))[0]
+    expected = image.width * image.height * 4
+    if schema.format != b"+w:4" or array.n_children != 1 or array.offset != 0:
+        return None
+    values = array.children[0][0]
+    if values.offset != 0 or values.length != expected or values.n_buffers != 2 or not values.buffers[1]:
+        return None
+    holder = _SharedPixels((schema_capsule, array_capsule), values.buffers[1], (image.height, image.width, 4))
+    return np.asarray(holder)
 
 
 def encode_png(image: RGBAImage, *, compress_level: int = 1) -> bytes:
