@@ -258,24 +258,30 @@ class _Siblings:
 
 
 def _many_map(words: npt.NDArray[np.uint32], width: int, height: int) -> npt.NDArray[np.bool_]:
-    """hasManySiblings for every pixel: count equal neighbours with 4 shifted comparisons."""
-    w = words.reshape(height, width)
-    count = np.zeros((height, width), dtype=np.uint8)
-    for a, b in (
-        ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
-        ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
-        ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),
-        ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))),
-    ):
-        equal = w[a] == w[b]
-        count[a] += equal
-        count[b] += equal
+    """hasManySiblings for every pixel: count equal neighbours with 4 shifted comparisons.
+
+    Each comparison runs over the flat image (contiguous, so vectorised well), pairing pixel i with
+    i + step; the pairs that wrap from one row's end to the next row's start are then dropped."""
+    count = np.zeros(words.size, dtype=np.uint8)
+    # (step, first pixel x of a wrapping pair): right, down, down-right, down-left.
+    for step, wrap_x in ((1, width - 1), (width, None), (width + 1, width - 1), (width - 1, 0)):
+        if step == 0 or step >= words.size:
+            continue
+        equal = words[step:] == words[:-step]
+        if wrap_x is not None:
+            equal[wrap_x::width] = False
+        added = equal.view(np.uint8)
+        count[step:] += added
+        count[:-step] += added
     # The border bonus is 1 however many edges a pixel touches.
-    border = np.zeros((height, width), dtype=bool)
-    border[[0, -1], :] = True
-    border[:, [0, -1]] = True
-    count += border
-    return (count > 2).reshape(-1)
+    grid = count.reshape(height, width)
+    grid[0] += 1
+    if height > 1:
+        grid[-1] += 1
+    grid[1:-1, 0] += 1
+    if width > 1:
+        grid[1:-1, -1] += 1
+    return count > 2
 
 
 def _antialiased(

@@ -80,27 +80,40 @@ def changed_boxes(
     are joined when they touch, and each group's box is tight around its pixels. Top to bottom."""
     if diff_indices.size == 0:
         return []
-    xs = diff_indices % width
-    ys = diff_indices // width
+    # Per-tile statistics by counting (linear in the changed pixels, no sort of the pixels):
+    # how many pixels, and which of the tile's columns and rows hold one.
+    ys, xs = np.divmod(diff_indices, width)
     tx, ty = xs // tile, ys // tile
     grid_w = int(tx.max()) + 1
     grid_h = int(ty.max()) + 1
-    occupied = np.zeros((grid_h, grid_w), dtype=bool)
-    occupied[ty, tx] = True
-    labels = _label_tiles(occupied)
-    pixel_label = labels[ty, tx]
-    order = np.argsort(pixel_label, kind="stable")
-    sorted_labels = pixel_label[order]
+    tile_id = ty * grid_w + tx
+    n_tiles = grid_h * grid_w
+    pixels = np.bincount(tile_id, minlength=n_tiles)
+    columns = (
+        np.bincount(tile_id * tile + (xs - tx * tile), minlength=n_tiles * tile).reshape(n_tiles, tile) > 0
+    )
+    rows = np.bincount(tile_id * tile + (ys - ty * tile), minlength=n_tiles * tile).reshape(n_tiles, tile) > 0
+    labels = _label_tiles(pixels.reshape(grid_h, grid_w) > 0).reshape(-1)
+    tiles = np.flatnonzero(pixels)
+    origin_x = (tiles % grid_w) * tile
+    origin_y = (tiles // grid_w) * tile
+    x0 = origin_x + np.argmax(columns[tiles], axis=1)
+    x1 = origin_x + tile - 1 - np.argmax(columns[tiles, ::-1], axis=1)
+    y0 = origin_y + np.argmax(rows[tiles], axis=1)
+    y1 = origin_y + tile - 1 - np.argmax(rows[tiles, ::-1], axis=1)
+    order = np.argsort(labels[tiles], kind="stable")
+    sorted_labels = labels[tiles][order]
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
-    counts = np.diff(np.r_[starts, sorted_labels.size])
-    x_sorted, y_sorted = xs[order], ys[order]
-    x0 = np.minimum.reduceat(x_sorted, starts)
-    x1 = np.maximum.reduceat(x_sorted, starts)
-    y0 = np.minimum.reduceat(y_sorted, starts)
-    y1 = np.maximum.reduceat(y_sorted, starts)
     boxes = [
         ChangedBox(int(a), int(b), int(c - a + 1), int(d - b + 1), int(n))
-        for a, b, c, d, n in zip(x0, y0, x1, y1, counts, strict=True)
+        for a, b, c, d, n in zip(
+            np.minimum.reduceat(x0[order], starts),
+            np.minimum.reduceat(y0[order], starts),
+            np.maximum.reduceat(x1[order], starts),
+            np.maximum.reduceat(y1[order], starts),
+            np.add.reduceat(pixels[tiles][order], starts),
+            strict=True,
+        )
     ]
     return sorted(boxes, key=lambda box: (box.y, box.x))
 
