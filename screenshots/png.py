@@ -172,7 +172,29 @@ def _shared_pixels(image: Image.Image) -> RGBAImage | None:
 
 
 def encode_png(image: RGBAImage, *, compress_level: int = 1) -> bytes:
-    """RGBA array to PNG bytes; level 1 because diff images are written often and read rarely."""
-    buffer = io.BytesIO()
-    Image.fromarray(image, "RGBA").save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
+    """RGBA array to PNG bytes; level 1 because diff images are written often and read rarely.
+
+    Every row uses the Up filter (a vectorised subtraction), which compresses a diff image about as
+    well as the per-row filter search an encoder like Pillow's runs, at well under half the cost."""
+    height, width, channels = image.shape
+    if channels != 4 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGBA uint8 array, got shape {image.shape} of {image.dtype}")
+    rows = np.ascontiguousarray(image).reshape(height, width * 4)
+    filtered = np.empty((height, width * 4 + 1), dtype=np.uint8)
+    filtered[:, 0] = 2  # Up: each byte minus the byte above, modulo 256
+    filtered[0, 0] = 0  # None for the first row, which has nothing above
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"".join(
+        (
+            PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", zlib.compress(filtered.data, compress_level)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
