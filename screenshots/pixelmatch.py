@@ -356,19 +356,19 @@ def _brightness(
 
 def _draw_gray(pixels: RGBAImage, alpha: float, out: RGBAImage) -> None:
     """drawGrayPixel for every pixel: img1's luma blended with white, truncated to a byte."""
+    words = out.reshape(-1).view("<u4")  # (r, g, b, a) bytes as one little-endian word
     for start in range(0, pixels.shape[0], _CHUNK * 4):
-        f = pixels[start : start + _CHUNK * 4].astype(np.float64)
-        val = (
-            255
-            + (f[:, 0] * 0.29889531 + f[:, 1] * 0.58662247 + f[:, 2] * 0.11448223 - 255)
-            * alpha
-            * f[:, 3]
-            / 255
-        )
+        block = pixels[start : start + _CHUNK * 4]
+        # In place, in the reference's order: 255 + (((y - 255) * alpha) * a) / 255.
+        val = np.multiply(block[:, 0], 0.29889531, dtype=np.float64)
+        val += block[:, 1] * 0.58662247
+        val += block[:, 2] * 0.11448223
+        val -= 255
+        val *= alpha
+        val *= block[:, 3]
+        val /= 255
+        val += 255
         # A Uint8Array store: truncate toward zero, then wrap modulo 256.
-        gray = (np.trunc(val).astype(np.int64) & 0xFF).astype(np.uint8)
-        block = out[start : start + _CHUNK * 4]
-        block[:, 0] = gray
-        block[:, 1] = gray
-        block[:, 2] = gray
-        block[:, 3] = 255
+        gray = np.trunc(val).astype(np.int64)
+        gray &= 0xFF
+        words[start : start + block.shape[0]] = gray * 0x010101 + 0xFF000000
