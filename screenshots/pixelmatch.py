@@ -312,10 +312,12 @@ def _antialiased(
     rows = np.flatnonzero((zeroes <= 2) & _any_per_row(darker) & _any_per_row(brighter))
     if rows.size == 0:
         return result
-    # Strict < and > keep the first extreme met in visiting order; argmin/argmax do the same.
+    # Strict < and > keep the first extreme met in visiting order; argmin/argmax do the same. Every
+    # row kept has a negative and a positive brightness, so the extremes are never a zero (and
+    # never a neighbour outside the image).
     b = brightness[rows]
-    darkest = np.argmin(np.where(darker[rows], b, np.inf), axis=1)
-    brightest = np.argmax(np.where(brighter[rows], b, -np.inf), axis=1)
+    darkest = np.argmin(b, axis=1)
+    brightest = np.argmax(b, axis=1)
     aa = siblings.many_in_both(neighbours[rows, darkest])
     undecided = np.flatnonzero(~aa)
     if undecided.size:
