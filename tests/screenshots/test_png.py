@@ -54,3 +54,11 @@ def test_encoded_diff_image_decodes_to_the_same_pixels(height: int, width: int) 
     with Image.open(io.BytesIO(data)) as image:
         assert image.mode == "RGBA"
         assert np.array_equal(np.asarray(image), pixels)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_pixels_are_copied_when_pillow_cannot_share_them(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pillow before 11.2 has no Arrow export, and a large image spans several memory blocks.
+    monkeypatch.setattr("screenshots.png._shared_pixels", lambda image: None)
+    source = Image.fromarray(_random_rgba(19, 29), "RGBA").convert(mode)
+    assert np.array_equal(decode_rgba(_png(source)), np.asarray(source.convert("RGBA")))
