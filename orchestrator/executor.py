@@ -356,8 +356,8 @@ def _compare_screenshots(
         out.line(f"instep: screenshot {p.name}: {p.status}{pixels}")
     out.line(f"instep: screenshots on branch {branch}: {verdict.reason}")
     results["screenshots"] = {"branch": branch, "verdict": verdict.state.value}
-    status = {"waiting": "waiting", "succeeded": "succeeded", "failed": "failed"}[verdict.state.value]
-    return Outcome(status, verdict.reason, results=results, comparisons=prepared)
+    # The stage verdict's states (waiting, succeeded, failed) are job statuses as they are.
+    return Outcome(verdict.state.value, verdict.reason, results=results, comparisons=prepared)
 
 
 def _run_step(
