@@ -20,7 +20,7 @@ from device_farm.leases import InMemoryLeaseStore, LeaseStore, RedisLeaseStore
 from device_farm.profiles import Inventory, ProfileError, load_inventory
 from device_farm.reports import SuiteReport, write_junit
 from device_farm.suite import SuiteContext, SuiteError, SuiteRequest, run_suite
-from orchestrator.process import run_process
+from toolrun.process import run_process
 from orchestrator.settings import Settings, SettingsError
 
 

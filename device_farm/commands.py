@@ -1,4 +1,4 @@
-"""How backends run outside tools: short commands to completion (through orchestrator.process)
+"""How backends run outside tools: short commands to completion (through toolrun.process)
 and long-lived ones (emulator, Appium) as background process groups with a log file.
 
 Backends take a `CommandRunner`, so tests can check the exact command lines and feed recorded
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from orchestrator.process import run_process
+from toolrun.process import run_process
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class BackgroundProcess:
 
 
 class ProcessCommandRunner:
-    """The real runner: `orchestrator.process.run_process` for commands, BackgroundProcess to spawn."""
+    """The real runner: `toolrun.process.run_process` for commands, BackgroundProcess to spawn."""
 
     def __init__(self, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
         self._env = dict(os.environ if env is None else env)

@@ -1,4 +1,4 @@
-"""Map a shard's JUnit report (read with lanes.junit) back to the pytest node ids it ran."""
+"""Map a shard's JUnit report (read with toolrun.junit) back to the pytest node ids it ran."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from device_farm.outcomes import Status
-from lanes.junit import JUnitError, TestCase, read_junit
+from toolrun.junit import JUnitError, TestCase, read_junit
 
 __all__ = ["JUnitError", "junit_key", "parse_collected", "read_shard_results"]
 

@@ -30,7 +30,7 @@ from device_farm.reports import ShardReport, SuiteReport
 from device_farm.results import JUnitError, parse_collected, read_shard_results
 from device_farm.sharding import lpt, plan_shards, predicted_durations
 from device_farm.static_site import StaticSite
-from orchestrator.process import run_process
+from toolrun.process import run_process
 
 log = logging.getLogger(__name__)
 

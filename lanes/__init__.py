@@ -18,7 +18,7 @@ from lanes.errors import (
     UnknownLane,
 )
 from lanes.fastfile import find_fastfile
-from lanes.junit import JUnitError, TestCase, parse_junit, read_junit
+from toolrun.junit import JUnitError, TestCase, parse_junit, read_junit
 from lanes.locate import FastlaneCommand, locate_fastlane
 from lanes.outcome import LaneResult
 from lanes.report import Step

@@ -15,13 +15,13 @@ from lanes.command import parse_option
 from lanes.discovery import list_lanes
 from lanes.errors import LanesError
 from lanes.fastfile import find_fastfile
-from lanes.junit import count_by_status
+from toolrun.junit import count_by_status
 from lanes.locate import fastlane_setting, locate_fastlane
 from lanes.outcome import LaneResult
 from lanes.runner import run_lane
 from lanes.templates import TemplateConfig, init_fastlane
-from orchestrator.cli.output import emit_json, fail, json_option, table
-from orchestrator.redaction import Redactor
+from toolrun.cli_output import emit_json, fail, json_option, table
+from toolrun.redaction import Redactor
 
 BAD_INPUT = 2
 DEFAULT_TIMEOUT_S = 3600.0

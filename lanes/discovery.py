@@ -12,7 +12,7 @@ from lanes.environment import lane_env
 from lanes.errors import FastfileInvalid, LanesError
 from lanes.fastfile import find_fastfile
 from lanes.locate import FastlaneCommand
-from orchestrator.process import run_process
+from toolrun.process import run_process
 
 LIST_TIMEOUT_S = 120.0
 # `fastlane lanes --json` prints its log first and the JSON last; keep only the end.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lanes.artifacts import Artifact
-from lanes.junit import TestCase, count_by_status
+from toolrun.junit import TestCase, count_by_status
 from lanes.report import Step
 
 LaneStatus = Literal["succeeded", "failed", "canceled"]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lanes.junit import JUnitError, parse_junit
+from toolrun.junit import JUnitError, parse_junit
 
 REPORT_NAME = "report.xml"
 # fastlane names each step "<index>: <action or sh command>", the index zero-padded.

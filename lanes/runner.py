@@ -1,5 +1,5 @@
 """Running one lane as a worker does: unattended env, streamed and redacted log, timeout and
-cancel through `orchestrator.process.run_process`, then report.xml, artifacts and JUnit tests."""
+cancel through `toolrun.process.run_process`, then report.xml, artifacts and JUnit tests."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from lanes.artifacts import Artifact, collect_artifacts, mark_artifacts_dir
 from lanes.command import OptionValue, lane_command, lane_name
 from lanes.environment import lane_env
 from lanes.fastfile import find_fastfile
-from lanes.junit import JUnitError, TestCase, read_junit
+from toolrun.junit import JUnitError, TestCase, read_junit
 from lanes.locate import FastlaneCommand
 from lanes.outcome import LaneLogWatcher, LaneResult, decide
 from lanes.report import REPORT_NAME, Step, read_report
-from orchestrator.process import KILL_GRACE_SECONDS, run_process
-from orchestrator.redaction import Redactor
+from toolrun.process import KILL_GRACE_SECONDS, run_process
+from toolrun.redaction import Redactor
 
 # fastlane's report.xml goes here, inside the artifacts directory, so it is uploaded with them.
 REPORT_FOLDER = "fastlane-report"

@@ -15,9 +15,9 @@ from typing import Any
 
 from orchestrator.context import Context
 from orchestrator.db.models import Artifact, Job, Project, Run
-from orchestrator.process import run_process
+from toolrun.process import run_process
 from orchestrator.projects import job_secrets
-from orchestrator.redaction import Redactor
+from toolrun.redaction import Redactor
 from orchestrator.scheduler import finish_attempt, heartbeat, start_attempt
 from orchestrator.workspaces import WorkspaceError, checkout, ensure_commit
 

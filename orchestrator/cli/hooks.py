@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.output import fail
+from toolrun.cli_output import fail
 
 
 def render_hook(url: str, repository: str, secret: str) -> str:

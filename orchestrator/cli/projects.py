@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import emit_json, fail, json_option, table
+from toolrun.cli_output import emit_json, fail, json_option, table
 from orchestrator.cli.server import load_settings
 
 

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from orchestrator.cli.output import emit_json, fail, json_option, table
+from toolrun.cli_output import emit_json, fail, json_option, table
 from orchestrator.client import ApiError, InstepClient
 
 FINAL = {"succeeded", "failed", "canceled", "skipped"}

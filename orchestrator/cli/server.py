@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import click
 
-from orchestrator.cli.output import fail
+from toolrun.cli_output import fail
 from orchestrator.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)

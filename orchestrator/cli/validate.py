@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from orchestrator.cli.output import emit_json, json_option
+from toolrun.cli_output import emit_json, json_option
 from orchestrator.planner import JobPlan, plan_jobs
 from orchestrator.spec import PipelineSpec, SpecError, load_spec_file
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from device_farm.appium_server import AppiumError, find_appium
-from lanes.junit import read_junit
+from toolrun.junit import read_junit
 from tests.conftest import require_service
 
 pytestmark = pytest.mark.integration

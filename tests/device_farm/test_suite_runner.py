@@ -17,7 +17,7 @@ from device_farm.outcomes import Final, Status
 from device_farm.profiles import DeviceProfile, Inventory, UnknownProfile
 from device_farm.reports import write_junit
 from device_farm.suite import SuiteContext, SuiteRequest, run_suite
-from lanes.junit import read_junit
+from toolrun.junit import read_junit
 
 FAKE_APPIUM = str(Path(__file__).parent / "fake_appium" / "appium")
 PROFILES = {n: DeviceProfile(n, "chromium", slots=1) for n in ("dev-a", "dev-b")}

@@ -23,7 +23,7 @@ from lanes.locate import FastlaneCommand
 from lanes.outcome import LaneResult
 from lanes.runner import run_lane
 from lanes.templates import TemplateConfig, render
-from orchestrator.redaction import Redactor
+from toolrun.redaction import Redactor
 from tests.lanes.conftest import write
 
 pytestmark = pytest.mark.integration

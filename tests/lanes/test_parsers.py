@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lanes.junit import JUnitError, count_by_status, parse_junit, read_junit
+from toolrun.junit import JUnitError, count_by_status, parse_junit, read_junit
 from lanes.report import parse_report, read_report
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.redaction import Redactor
+from toolrun.redaction import Redactor
 
 # A single "line" longer than this is split, so a tool that prints megabytes without a newline
 # cannot grow our memory.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.process import run_process
-from orchestrator.redaction import Redactor
+from toolrun.process import run_process
+from toolrun.redaction import Redactor
 
 
 def _env() -> dict[str, str]:
