@@ -1,0 +1,35 @@
+"""The layering of ARCHITECTURE.md holds: import-linter's contracts in pyproject.toml are kept.
+
+A wrong import (a leaf package importing the orchestrator, the pure core importing the
+database) fails here with the offending module and line, as `lint-imports` prints it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _lint_imports() -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or "lint-imports"
+    return subprocess.run(
+        [exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+def test_import_contracts_are_kept() -> None:
+    result = _lint_imports()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
+
+
+def test_contracts_cover_every_top_level_package() -> None:
+    """A new top-level package must be placed in the layers, or nothing checks its imports."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests"}
+    assert packages <= set(config["root_packages"]), packages - set(config["root_packages"])
