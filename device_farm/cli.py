@@ -20,8 +20,8 @@ from device_farm.leases import InMemoryLeaseStore, LeaseStore, RedisLeaseStore
 from device_farm.profiles import Inventory, ProfileError, load_inventory
 from device_farm.reports import SuiteReport, write_junit
 from device_farm.suite import SuiteContext, SuiteError, SuiteRequest, run_suite
-from toolrun.process import run_process
 from orchestrator.settings import Settings, SettingsError
+from toolrun.process import run_process
 
 
 def _settings() -> Settings:

@@ -18,11 +18,11 @@ from lanes.errors import (
     UnknownLane,
 )
 from lanes.fastfile import find_fastfile
-from toolrun.junit import JUnitError, TestCase, parse_junit, read_junit
 from lanes.locate import FastlaneCommand, locate_fastlane
 from lanes.outcome import LaneResult
 from lanes.report import Step
 from lanes.runner import run_lane
+from toolrun.junit import JUnitError, TestCase, parse_junit, read_junit
 
 __all__ = [
     "Artifact",

@@ -15,12 +15,12 @@ from lanes.command import parse_option
 from lanes.discovery import list_lanes
 from lanes.errors import LanesError
 from lanes.fastfile import find_fastfile
-from toolrun.junit import count_by_status
 from lanes.locate import fastlane_setting, locate_fastlane
 from lanes.outcome import LaneResult
 from lanes.runner import run_lane
 from lanes.templates import TemplateConfig, init_fastlane
 from toolrun.cli_output import emit_json, fail, json_option, table
+from toolrun.junit import count_by_status
 from toolrun.redaction import Redactor
 
 BAD_INPUT = 2

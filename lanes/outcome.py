@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lanes.artifacts import Artifact
-from toolrun.junit import TestCase, count_by_status
 from lanes.report import Step
+from toolrun.junit import TestCase, count_by_status
 
 LaneStatus = Literal["succeeded", "failed", "canceled"]
 

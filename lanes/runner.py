@@ -12,10 +12,10 @@ from lanes.artifacts import Artifact, collect_artifacts, mark_artifacts_dir
 from lanes.command import OptionValue, lane_command, lane_name
 from lanes.environment import lane_env
 from lanes.fastfile import find_fastfile
-from toolrun.junit import JUnitError, TestCase, read_junit
 from lanes.locate import FastlaneCommand
 from lanes.outcome import LaneLogWatcher, LaneResult, decide
 from lanes.report import REPORT_NAME, Step, read_report
+from toolrun.junit import JUnitError, TestCase, read_junit
 from toolrun.process import KILL_GRACE_SECONDS, run_process
 from toolrun.redaction import Redactor
 

@@ -39,6 +39,21 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def processes_with_env(marker: str) -> list[int]:
+    """PIDs of processes (other than this one) whose environment contains `marker`, e.g.
+    `NAME=value`: how tests find what a job left behind without matching command lines."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def make_settings(home: Path, **overrides: str) -> Settings:
     env = {"INSTEP_HOME": str(home), "INSTEP_SECRET_KEY": "test-secret-key-0123456789"}
     env.update(overrides)

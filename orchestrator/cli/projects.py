@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from toolrun.cli_output import emit_json, fail, json_option, table
 from orchestrator.cli.server import load_settings
+from toolrun.cli_output import emit_json, fail, json_option, table
 
 
 def _database():  # type: ignore[no-untyped-def]

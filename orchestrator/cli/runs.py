@@ -6,8 +6,8 @@ import time
 
 import click
 
-from toolrun.cli_output import emit_json, fail, json_option, table
 from orchestrator.client import ApiError, InstepClient
+from toolrun.cli_output import emit_json, fail, json_option, table
 
 FINAL = {"succeeded", "failed", "canceled", "skipped"}
 FOLLOW_POLL_SECONDS = 0.5

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import click
 
-from toolrun.cli_output import fail
 from orchestrator.settings import Settings, SettingsError
+from toolrun.cli_output import fail
 
 log = logging.getLogger(__name__)
 

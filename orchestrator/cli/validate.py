@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from toolrun.cli_output import emit_json, json_option
 from orchestrator.planner import JobPlan, plan_jobs
 from orchestrator.spec import PipelineSpec, SpecError, load_spec_file
+from toolrun.cli_output import emit_json, json_option
 
 INVALID = 2
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from device_farm.appium_server import AppiumError, find_appium
-from toolrun.junit import read_junit
 from tests.conftest import require_service
+from toolrun.junit import read_junit
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

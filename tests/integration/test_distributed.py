@@ -3,16 +3,16 @@ PostgreSQL when INSTEP_TEST_DATABASE_URL is set); a worker killed with SIGKILL m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import PG_URL, REDIS_URL, Repo, _reset_postgres, require_service
+from tests.conftest import PG_URL, REDIS_URL, Repo, _reset_postgres, processes_with_env, require_service
 from tests.integration.harness import Instep, wait_for
 
 pytestmark = pytest.mark.integration
@@ -44,8 +44,11 @@ def distributed(tmp_path: Path) -> Iterator[Instep]:
     finally:
         instep.stop()
         client.flushdb()
-        # A worker killed with SIGKILL cannot stop its job's process group; these tests do.
-        subprocess.run(["pkill", "-f", str(tmp_path)], check=False)
+        # A worker killed with SIGKILL cannot stop its job's process group; these tests end the
+        # jobs they started, found by their workspace (under tmp_path) in their environment.
+        for pid in processes_with_env(f"INSTEP_WORKSPACE={tmp_path}"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_jobs_are_routed_to_workers_by_queue(distributed: Instep, repo: Repo) -> None:

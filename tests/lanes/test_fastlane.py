@@ -23,8 +23,9 @@ from lanes.locate import FastlaneCommand
 from lanes.outcome import LaneResult
 from lanes.runner import run_lane
 from lanes.templates import TemplateConfig, render
-from toolrun.redaction import Redactor
+from tests.conftest import processes_with_env
 from tests.lanes.conftest import write
+from toolrun.redaction import Redactor
 
 pytestmark = pytest.mark.integration
 
@@ -153,19 +154,6 @@ def test_unknown_lane_lists_the_lanes_that_exist(
     )
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker.encode() in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def test_hanging_lane_is_killed_at_its_timeout_with_no_orphans(
     fastlane: FastlaneCommand, workspace: Path, base_env: dict[str, str]
 ) -> None:
@@ -181,9 +169,9 @@ def test_hanging_lane_is_killed_at_its_timeout_with_no_orphans(
         "lane 'android hang' timed out after 15 s during step 'sleep 600'; the process tree was killed"
     )
     deadline = time.monotonic() + 10
-    while _processes_with(marker) and time.monotonic() < deadline:
+    while processes_with_env(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _processes_with(marker) == []
+    assert processes_with_env(marker) == []
 
 
 def test_flood_of_lines_and_bad_bytes_keeps_the_log_intact_and_memory_flat(

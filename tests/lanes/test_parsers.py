@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from toolrun.junit import JUnitError, count_by_status, parse_junit, read_junit
 from lanes.report import parse_report, read_report
+from toolrun.junit import JUnitError, count_by_status, parse_junit, read_junit
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
