@@ -16,7 +16,7 @@ from orchestrator.reviews import branch_of, compare_captures, store_comparisons
 from orchestrator.runs import create_run
 from orchestrator.scheduler import advance, finish_attempt, start_attempt
 from orchestrator.sealing import Sealer
-from tests.orchestrator.test_api import Api
+from tests.orchestrator.conftest import Api
 
 
 def screen(text: str, shift: int = 0) -> bytes:
