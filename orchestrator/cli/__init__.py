@@ -17,6 +17,7 @@ _COMMANDS: dict[str, str] = {
     "validate": "orchestrator.cli.validate:validate",
     "project": "orchestrator.cli.projects:project",
     "token": "orchestrator.cli.projects:token",
+    "user": "orchestrator.cli.users:user",
     "hook": "orchestrator.cli.hooks:hook",
     "run": "orchestrator.cli.runs:run",
     "lanes": "lanes.cli:lanes",

@@ -225,3 +225,18 @@ class Review(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     baseline_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A person who signs in to the dashboard; the role is one of `orchestrator.tokens.ROLES`."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(30))
+    # argon2id hash (never the password itself).
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # Bumped on every password change: sessions signed with an older number are refused.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
