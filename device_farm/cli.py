@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,20 +20,20 @@ from device_farm.durations import JsonDurationStore
 from device_farm.leases import InMemoryLeaseStore, LeaseStore, RedisLeaseStore
 from device_farm.profiles import Inventory, ProfileError, load_inventory
 from device_farm.reports import SuiteReport, write_junit
-from device_farm.suite import SuiteContext, SuiteError, SuiteRequest, run_suite
-from orchestrator.settings import Settings, SettingsError
+from device_farm.settings import FarmSettings, FarmSettingsError
+from device_farm.suite import SuiteContext, SuiteError, SuiteRequest, developer_environment, run_suite
 from toolrun.process import run_process
 
 
-def _settings() -> Settings:
+def _settings() -> FarmSettings:
     try:
-        return Settings.from_env()
-    except SettingsError as exc:
+        return FarmSettings.from_env()
+    except FarmSettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _inventory(settings: Settings, config: Path | None) -> Inventory:
-    path = config or settings.home / "devices.yml"
+def _inventory(settings: FarmSettings, config: Path | None) -> Inventory:
+    path = config or settings.devices_file
     if config is not None and not config.exists():
         raise click.ClickException(f"device inventory {config} does not exist")
     try:
@@ -41,7 +42,7 @@ def _inventory(settings: Settings, config: Path | None) -> Inventory:
         raise click.ClickException(str(exc)) from exc
 
 
-def _lease_store(settings: Settings) -> LeaseStore:
+def _lease_store(settings: FarmSettings) -> LeaseStore:
     if settings.redis_url:
         return RedisLeaseStore.from_url(settings.redis_url)
     return InMemoryLeaseStore()
@@ -116,14 +117,11 @@ def run_command(
     except AppiumError as exc:
         appium = None
         click.echo(f"warning: {exc}", err=True)
-    out_dir = artifacts or Path(
-        settings.artifacts if "://" not in settings.artifacts else settings.home / "artifacts"
-    )
-    out_dir = out_dir / "suites" / name if artifacts is None else out_dir
+    out_dir = artifacts or settings.artifacts_dir / "suites" / name
     ctx = SuiteContext(
         inventory=inventory,
         leases=_lease_store(settings),
-        durations=JsonDurationStore(settings.home / "durations"),
+        durations=JsonDurationStore(settings.durations_dir),
         artifacts_dir=out_dir.resolve(),
         appium=appium,
         on_line=(lambda line: click.echo(line, err=True)) if as_json else click.echo,
@@ -139,6 +137,8 @@ def run_command(
         fail_on_flaky=fail_on_flaky,
         app=app,
         boot_timeout_s=boot_timeout,
+        # At a terminal the suite sees the developer's environment (minus Instep's own variables).
+        env=developer_environment(os.environ),
     )
     try:
         report = run_suite(request, ctx)
@@ -233,8 +233,6 @@ def setup_command(drivers: tuple[str, ...], appium_bin: str | None) -> None:
     except AppiumError as exc:
         raise click.ClickException(str(exc)) from exc
     settings.appium_home.mkdir(parents=True, exist_ok=True)
-    import os
-
     env = dict(os.environ) | {"APPIUM_HOME": str(settings.appium_home)}
     for driver in drivers:
         argv = driver_install_command(appium, driver)

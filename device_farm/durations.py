@@ -1,5 +1,5 @@
-"""Recorded test durations per project, behind a tiny protocol so the orchestrator can move them
-into its database without touching the runner."""
+"""Recorded test durations per project, behind a tiny protocol so the server can move them into
+its database without touching the runner."""
 
 from __future__ import annotations
 

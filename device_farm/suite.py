@@ -7,11 +7,12 @@ This is what `instep suite run` and the pipeline's `acceptance` / `screenshots` 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -56,6 +57,16 @@ class SuiteRequest:
     boot_timeout_s: float = 300.0
     lease_ttl_s: float = 60.0
     lease_wait_s: float = 600.0
+    # The whole environment of the test processes, decided by the caller (a pipeline passes the
+    # stage's `env:` and the project's secrets; the CLI passes `developer_environment`). The
+    # runner adds only PYTHONUNBUFFERED and the INSTEP_* variables of the shard's session.
+    # None keeps the old default for callers not yet passing it: this process's environment
+    # minus INSTEP_*.
+    env: Mapping[str, str] | None = None
+
+    def test_environment(self) -> dict[str, str]:
+        base = dict(self.env) if self.env is not None else developer_environment(os.environ)
+        return base | {"PYTHONUNBUFFERED": "1"}
 
 
 BackendFactory = Callable[[DeviceProfile, int, Path], Backend]
@@ -98,7 +109,8 @@ def collect_tests(request: SuiteRequest, ctx: SuiteContext) -> list[str]:
     result = run_process(
         [ctx.python, "-m", "pytest", "--collect-only", "-q", "-p", "device_farm.pytest_plugin",
          "-p", "no:cacheprovider", "--rootdir", str(request.path), *request.pytest_args, str(request.path)],
-        cwd=request.path, env=_base_env(), on_line=lines.append, timeout=300, cancel=ctx.cancel,
+        cwd=request.path, env=request.test_environment(), on_line=lines.append, timeout=300,
+        cancel=ctx.cancel,
     )  # fmt: skip
     tests = parse_collected("\n".join(lines))
     if result.exit_code not in (0, 5) or (result.exit_code == 0 and not tests):
@@ -107,10 +119,10 @@ def collect_tests(request: SuiteRequest, ctx: SuiteContext) -> list[str]:
     return tests
 
 
-def _base_env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("INSTEP_")} | {"PYTHONUNBUFFERED": "1"}
+def developer_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What a suite started from a terminal sees: the developer's environment without Instep's own
+    variables (the runner sets the session's INSTEP_* itself)."""
+    return {k: v for k, v in environ.items() if not k.startswith("INSTEP_")}
 
 
 def run_suite(request: SuiteRequest, ctx: SuiteContext) -> SuiteReport:
@@ -311,7 +323,7 @@ def _run_pytest(
             [ctx.python, "-m", "pytest", "-p", "device_farm.pytest_plugin", "-p", "no:cacheprovider",
              "--rootdir", str(request.path), f"--junitxml={junit}", "-o", "junit_family=xunit2",
              "-q", *request.pytest_args, *job.tests],
-            cwd=request.path, env=_base_env() | session.to_environ(), on_line=on_line,
+            cwd=request.path, env=request.test_environment() | session.to_environ(), on_line=on_line,
             timeout=request.shard_timeout_s, cancel=ctx.cancel,
         )  # fmt: skip
     done.set()

@@ -205,3 +205,37 @@ def test_unknown_profile_is_named(tmp_path):
     ctx, _ = context(tmp_path)
     with pytest.raises(UnknownProfile, match="unknown device profile 'pixel-9'"):
         run_suite(SuiteRequest("acceptance", suite, ("pixel-9",)), ctx)
+
+
+def test_the_caller_decides_the_whole_environment_of_the_tests(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKER_CLOUD_KEY", "worker-only")
+    suite = write_suite(tmp_path, {"test_env.py": """
+        import os
+
+        def test_env():
+            assert os.environ["STAGE_VAR"] == "from the stage"
+            assert "WORKER_CLOUD_KEY" not in os.environ
+            assert os.environ["INSTEP_DEVICE_PROFILE"] == "dev-a"
+            assert "INSTEP_SECRET_KEY" not in os.environ
+    """})  # fmt: skip
+    ctx, _ = context(tmp_path)
+    request = SuiteRequest("acceptance", suite, ("dev-a",), env={"STAGE_VAR": "from the stage"})
+    report = run_suite(request, ctx)
+    assert report.passed, report.to_json()["tests"]
+
+
+def test_without_an_explicit_environment_the_tests_see_this_one_minus_instep_variables(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DEVELOPER_VAR", "yes")
+    monkeypatch.setenv("INSTEP_SECRET_KEY", "must-not-leak-0123456789")
+    suite = write_suite(tmp_path, {"test_env.py": """
+        import os
+
+        def test_env():
+            assert os.environ["DEVELOPER_VAR"] == "yes"
+            assert "INSTEP_SECRET_KEY" not in os.environ
+    """})  # fmt: skip
+    ctx, _ = context(tmp_path)
+    report = run_suite(SuiteRequest("acceptance", suite, ("dev-a",)), ctx)
+    assert report.passed, report.to_json()["tests"]
