@@ -78,7 +78,9 @@ def create_user(session: Session, name: str, role: str, password: str) -> User:
     check_role(role)
     check_password(password)
     if session.scalar(select(User.id).where(User.name == name)) is not None:
-        raise UserError(f"a user named {name!r} already exists; change the password with `instep user passwd`")
+        raise UserError(
+            f"a user named {name!r} already exists; change the password with `instep user passwd`"
+        )
     user = User(name=name, role=role, password_hash=_hasher.hash(password), session_version=1)
     session.add(user)
     session.flush()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
@@ -17,11 +18,11 @@ from orchestrator.api.schemas import ArtifactOut, EventOut, JobOut, RunDetail, R
 from orchestrator.artifacts import ArtifactError
 from orchestrator.context import Context
 from orchestrator.db.models import Artifact, Job, Run
+from orchestrator.logbus import LogEnd, LogLine, follow
 from orchestrator.transitions import FINAL_JOB
 from orchestrator.workspaces import WorkspaceError, fetch_ref
 
 router = APIRouter(prefix="/api", tags=["runs"])
-SSE_POLL_SECONDS = 0.25
 
 
 def run_out(run: Run) -> RunOut:
@@ -208,35 +209,22 @@ def job_log_stream(
     with ctx.db.read_session() as session:
         _job(session, job_id)
 
-    def events() -> Iterator[str]:
-        offset = 0 if last_event_id is None else last_event_id + 1
-        deadline = time.monotonic() + max_seconds
-        last_sent = time.monotonic()
-        while time.monotonic() < deadline:
-            lines, done = ctx.logs.read(job_id, offset)
-            for line in lines:
-                yield f"id: {offset}\ndata: {line}\n\n"
-                offset += 1
-            if lines:
-                last_sent = time.monotonic()
-                continue
-            with ctx.db.read_session() as s:
-                job = s.get(Job, job_id)
-                status = job.status if job else "gone"
-            if done or status in FINAL_JOB or status in ("waiting", "gone"):
-                # The bus may have been closed between the read and the status check: drain once.
-                lines, _ = ctx.logs.read(job_id, offset)
-                for line in lines:
-                    yield f"id: {offset}\ndata: {line}\n\n"
-                    offset += 1
-                if status in FINAL_JOB or status in ("waiting", "gone"):
-                    yield f"event: end\ndata: {status}\n\n"
-                    return
-            if time.monotonic() - last_sent > 15:  # proxies drop idle streams
-                last_sent = time.monotonic()
+    def job_over() -> str | None:
+        with ctx.db.read_session() as s:
+            job = s.get(Job, job_id)
+            status = job.status if job else "gone"
+        return status if status in FINAL_JOB or status in ("waiting", "gone") else None
+
+    async def events() -> AsyncIterator[str]:
+        start = 0 if last_event_id is None else last_event_id + 1
+        ended = partial(to_thread.run_sync, job_over)
+        async for item in follow(ctx.logs, job_id, start, ended, max_seconds=max_seconds):
+            if isinstance(item, LogLine):
+                yield f"id: {item.index}\ndata: {item.text}\n\n"
+            elif isinstance(item, LogEnd):
+                yield f"event: end\ndata: {item.why}\n\n"
+            else:  # proxies drop idle streams
                 yield ": keep-alive\n\n"
-            time.sleep(SSE_POLL_SECONDS)
-        yield "event: end\ndata: timeout\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
