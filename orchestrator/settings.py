@@ -31,6 +31,10 @@ class Settings(BaseModel):
     lost_after_seconds: float = 30.0
     reconcile_seconds: float = 5.0
     max_infra_attempts: int = 3
+    # Notifications may go to private, loopback and link-local addresses (INSTEP_ALLOW_PRIVATE_WEBHOOKS).
+    allow_private_webhooks: bool = False
+    # Where people open the dashboard (links in notifications and commit statuses).
+    public_url: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -82,6 +86,8 @@ class Settings(BaseModel):
             heartbeat_seconds=_number(env, "INSTEP_HEARTBEAT_SECONDS", 2.0),
             lost_after_seconds=_number(env, "INSTEP_LOST_AFTER_SECONDS", 30.0),
             reconcile_seconds=_number(env, "INSTEP_RECONCILE_SECONDS", 5.0),
+            allow_private_webhooks=_flag(env, "INSTEP_ALLOW_PRIVATE_WEBHOOKS"),
+            public_url=(env.get("INSTEP_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
 
@@ -96,6 +102,15 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name}={raw!r} must be greater than 0")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r} is not a yes/no value (use 1 or 0)")
 
 
 def _embedded_secret_key(home: Path) -> str:
