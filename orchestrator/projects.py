@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Project
 from orchestrator.sealing import Sealer
+from toolrun.redaction import SecretTooShort, check_secret
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -56,8 +57,8 @@ def create_project(
         raise ProjectError(
             f"cannot derive --match from {repo_url!r}: {exc}; pass --match OWNER/NAME"
         ) from exc
-    for key in secrets or {}:
-        check_secret_key(key)
+    for key, value in (secrets or {}).items():
+        check_secret_key(key, value)
     project = Project(
         name=name,
         repo_url=repo_url,
@@ -75,11 +76,18 @@ def create_project(
     return project
 
 
-def check_secret_key(key: str) -> None:
+def check_secret_key(key: str, value: str | None = None) -> None:
+    """A secret's name must be an environment variable name, and its value long enough for the
+    logs to mask it (see toolrun.redaction)."""
     if not SECRET_KEY_RE.match(key):
         raise ProjectError(
             f"secret name {key!r} must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
         )
+    if value is not None:
+        try:
+            check_secret(key, value)
+        except SecretTooShort as exc:
+            raise ProjectError(str(exc)) from None
 
 
 def get_project(session: Session, name: str) -> Project:
@@ -109,8 +117,8 @@ def list_projects(session: Session) -> list[Project]:
 def update_secrets(
     session: Session, project: Project, set_: dict[str, str], unset: list[str], *, sealer: Sealer
 ) -> Project:
-    for key in set_:
-        check_secret_key(key)
+    for key, value in set_.items():
+        check_secret_key(key, value)
     merged = {k: v for k, v in project.secrets.items() if k not in unset}
     merged.update({k: sealer.seal(v) for k, v in set_.items()})
     project.secrets = merged

@@ -5,6 +5,7 @@ This is the single adapter through which Instep runs `run:` steps, fastlane lane
 
 from __future__ import annotations
 
+import codecs
 import collections
 import os
 import signal
@@ -95,17 +96,34 @@ def run_process(
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
     reader_done = threading.Event()
 
+    def emit(text: str) -> None:
+        line = redact(text)
+        tail.append(line)
+        on_line(line)
+
     def pump() -> None:
         assert proc.stdout is not None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        carry = ""  # the end of an over-long line, held back so no secret is split in two
         try:
             while True:
                 raw = proc.stdout.readline(MAX_LINE_BYTES)
                 if not raw:
                     break
-                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                line = redact(line)
-                tail.append(line)
-                on_line(line)
+                text = carry + decoder.decode(raw)
+                carry = ""
+                if text.endswith("\n"):
+                    emit(text.rstrip("\r\n"))
+                    continue
+                cut = redact.safe_cut(text)
+                if cut == 0 and len(text) < MAX_LINE_BYTES * 4:
+                    carry = text
+                    continue
+                emit(text[: cut or len(text)])
+                carry = text[cut:] if cut else ""
+            rest = carry + decoder.decode(b"", final=True)
+            if rest:
+                emit(rest.rstrip("\r\n"))
         finally:
             reader_done.set()
 
