@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from orchestrator.db.models import Event, Job, Project, Run, WebhookDelivery, utcnow
+from orchestrator.notifications.run_events import on_run_moved
 from orchestrator.transitions import FINAL_JOB, FINAL_RUN, check_job_move, check_run_move
 
 MAX_PAGE = 200
@@ -57,6 +58,8 @@ def move_run(
         run.started_at = now
     if new in FINAL_RUN:
         run.finished_at = now
+    # Notifications and the commit status go into the outbox in this same transaction.
+    on_run_moved(session, run, now=now)
 
 
 def move_job(

@@ -21,6 +21,10 @@ from orchestrator.notifications.policy import UrlRefused, check_addresses
 Resolver = Callable[[str, int], list[str]]
 
 
+class HostNotFound(Exception):
+    """The host name of an outgoing URL does not resolve."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -36,7 +40,7 @@ def resolve_checked(
         try:
             addresses = resolver(host, port)
         except (OSError, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise HostNotFound(f"cannot resolve {host}: {exc}") from exc
     return check_addresses(host, addresses, allow_private=allow_private)
 
 
@@ -55,7 +59,12 @@ class GuardedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = resolve_checked(host, port, resolver=self._resolver, allow_private=self._allow_private)
+        try:
+            addresses = resolve_checked(
+                host, port, resolver=self._resolver, allow_private=self._allow_private
+            )
+        except HostNotFound as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
         error: Exception | None = None
         for ip in addresses:
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.notifications.signing import SIGNATURE_HEADER, sign
@@ -49,7 +49,8 @@ def webhook_request(
         "id": delivery_id,
         "event": event,
         "project": project,
-        "created_at": created_at.isoformat(),
+        # SQLite hands back naive datetimes; every stored time is UTC.
+        "created_at": (created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)).isoformat(),
         "url": absolute_url(base_url, payload),
         "data": payload,
     }
