@@ -224,9 +224,7 @@ def test_the_caller_decides_the_whole_environment_of_the_tests(tmp_path, monkeyp
     assert report.passed, report.to_json()["tests"]
 
 
-def test_without_an_explicit_environment_the_tests_see_this_one_minus_instep_variables(
-    tmp_path, monkeypatch
-):
+def test_without_an_explicit_environment_the_tests_see_this_one_minus_instep_variables(tmp_path, monkeypatch):
     monkeypatch.setenv("DEVELOPER_VAR", "yes")
     monkeypatch.setenv("INSTEP_SECRET_KEY", "must-not-leak-0123456789")
     suite = write_suite(tmp_path, {"test_env.py": """
