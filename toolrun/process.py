@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolrun.redaction import Redactor
+from toolrun.sandbox import Sandbox
 
 # A single "line" longer than this is split, so a tool that prints megabytes without a newline
 # cannot grow our memory.
@@ -77,13 +78,21 @@ def run_process(
     tail_lines: int = 50,
     kill_grace: float = KILL_GRACE_SECONDS,
     on_start: Callable[[int], None] | None = None,
+    sandbox: Sandbox | None = None,
 ) -> ProcessResult:
-    """Run `argv` in a new session, calling `on_line` with each redacted output line (stdout and
-    stderr merged, decoded as UTF-8 with replacement). Returns when the process group is gone."""
+    """Run `argv` in a new session (inside `sandbox` when given), calling `on_line` with each
+    redacted output line (stdout and stderr merged, decoded as UTF-8 with replacement). Returns
+    when the process group is gone."""
     redact = redactor or Redactor()
     started = time.monotonic()
+    if shell:
+        argv = ["/bin/sh", "-c", argv if isinstance(argv, str) else " ".join(argv)]
+    elif isinstance(argv, str):
+        argv = [argv]
+    if sandbox is not None:
+        argv = sandbox.wrap(argv, cwd)
     proc = subprocess.Popen(
-        argv if not shell else ["/bin/sh", "-c", argv if isinstance(argv, str) else " ".join(argv)],
+        list(argv),
         cwd=str(cwd),
         env=dict(env),
         stdin=subprocess.DEVNULL,
