@@ -18,6 +18,7 @@ from lanes.report import REPORT_NAME, Step, read_report
 from toolrun.junit import JUnitError, TestCase, read_junit
 from toolrun.process import KILL_GRACE_SECONDS, run_process
 from toolrun.redaction import Redactor
+from toolrun.sandbox import Sandbox
 
 # fastlane's report.xml goes here, inside the artifacts directory, so it is uploaded with them.
 REPORT_FOLDER = "fastlane-report"
@@ -50,11 +51,12 @@ def run_lane(
     cancel: threading.Event | None = None,
     redactor: Redactor | None = None,
     kill_grace: float = KILL_GRACE_SECONDS,
+    sandbox: Sandbox | None = None,
 ) -> LaneResult:
     """Run `fastlane [platform] lane key:value ...` in `workspace` and read what it produced.
 
     `env` is the job's environment (PATH, secrets, INSTEP_*); the unattended fastlane settings
-    are added on top. Raises `LanesError` subclasses (no Fastfile, bad option) before starting;
+    are added on top; `sandbox`, when given, is where fastlane runs. Raises `LanesError` subclasses (no Fastfile, bad option) before starting;
     everything that happens once fastlane runs is reported in the returned `LaneResult`."""
     workspace = Path(workspace)
     artifacts_dir = Path(artifacts_dir)
@@ -76,6 +78,7 @@ def run_lane(
         cancel=cancel,
         redactor=redactor,
         kill_grace=kill_grace,
+        sandbox=sandbox,
     )
     problems: list[str] = []
     steps: list[Step] | None
