@@ -33,3 +33,19 @@ def test_contracts_cover_every_top_level_package() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests"}
     assert packages <= set(config["root_packages"]), packages - set(config["root_packages"])
+
+
+def test_importing_the_pure_core_loads_no_database_queue_web_or_device_code() -> None:
+    """Validating a pipeline or planning a run must stay cheap: the stage kinds import their
+    runners lazily, so none of these are loaded by `instep validate` or the planner."""
+    heavy = ["sqlalchemy", "celery", "kombu", "fastapi", "redis", "httpx", "boto3", "numpy"]
+    heavy += ["lanes", "device_farm", "screenshots", "stores", "orchestrator.db"]
+    code = (
+        "import sys, orchestrator.spec, orchestrator.planner, orchestrator.transitions\n"
+        f"heavy = {heavy!r}\n"
+        "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout
