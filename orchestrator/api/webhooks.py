@@ -1,5 +1,10 @@
-"""Webhook routes: GitHub, GitLab and Instep's own post-receive hook. They answer fast: verify,
-record the delivery, queue a run; cloning and planning happen on a worker."""
+"""Webhook routes: GitHub, GitLab and Instep's own post-receive hook. They answer fast: address
+the delivery without decoding it, find the project, verify, decode once, record the delivery and
+queue a run; cloning and planning happen on a worker.
+
+Refusals: 400 malformed (names the field or header), 401 bad or missing signature *or* no project
+matching the repository (the two are answered identically, so registration cannot be probed),
+404 unknown provider, 413 over 25 MB."""
 
 from __future__ import annotations
 
@@ -13,18 +18,17 @@ from orchestrator import runs as run_service
 from orchestrator.api.deps import ContextDep, SessionDep
 from orchestrator.webhooks import (
     MAX_PAYLOAD_BYTES,
+    PROVIDERS,
     Ignored,
     Ping,
+    Provider,
     PushNotice,
     WebhookError,
-    parse_git,
-    parse_github,
-    parse_gitlab,
-    repository_of,
+    address,
+    open_delivery,
 )
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
-_PARSERS = {"github": parse_github, "gitlab": parse_gitlab, "git": parse_git}
 
 
 async def _body(request: Request) -> bytes:
@@ -38,7 +42,7 @@ async def _body(request: Request) -> bytes:
         if size > MAX_PAYLOAD_BYTES:
             raise HTTPException(413, f"payload exceeds the limit of {MAX_PAYLOAD_BYTES} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+    return b"".join(chunks)  # one chunk is returned as is, not copied
 
 
 def _answer(
@@ -48,31 +52,40 @@ def _answer(
     return JSONResponse(body, status_code=status_code)
 
 
-@router.post("/{provider}", responses={401: {}, 404: {}, 413: {}})
+@router.post(
+    "/{provider}",
+    responses={
+        400: {"description": "Malformed delivery; the detail names the field or header."},
+        401: {
+            "description": "Missing or wrong signature/token, or no project matches the repository "
+            "(answered identically)."
+        },
+        404: {"description": "Unknown provider."},
+        413: {"description": "Body over 25 MB."},
+    },
+)
 async def receive(provider: str, request: Request, session: SessionDep, ctx: ContextDep) -> JSONResponse:
-    parser = _PARSERS.get(provider)
-    if parser is None:
-        raise HTTPException(404, f"unknown webhook provider {provider!r} (expected github, gitlab or git)")
+    source = PROVIDERS.get(provider)
+    if source is None:
+        raise HTTPException(404, f"unknown webhook provider {provider!r} (expected {', '.join(PROVIDERS)})")
     body = await _body(request)
     # Database work runs in the thread pool so one slow commit never stalls other deliveries.
-    return await run_in_threadpool(_handle, provider, dict(request.headers), body, session, ctx)
+    return await run_in_threadpool(_handle, source, dict(request.headers), body, session, ctx)
 
 
-def _handle(provider: str, headers: dict[str, str], body: bytes, session: Session, ctx) -> JSONResponse:  # type: ignore[no-untyped-def]
-    parser = _PARSERS[provider]
+def _handle(source: Provider, headers: dict[str, str], body: bytes, session: Session, ctx) -> JSONResponse:  # type: ignore[no-untyped-def]
     try:
-        repository = repository_of(provider, headers, body)
-        project = project_service.find_by_match_name(session, repository)
-        if project is None:
-            raise HTTPException(404, f"no project matches repository {repository!r}")
-        notice = parser(headers, body, project_service.webhook_secret(project, ctx.sealer))
+        addressed = address(source, headers, body)
+        project = project_service.find_by_match_name(session, addressed.repository)
+        secret = None if project is None else project_service.webhook_secret(project, ctx.sealer)
+        notice = open_delivery(addressed, headers, body, secret)
     except WebhookError as exc:
         raise HTTPException(exc.status, str(exc)) from exc
     if isinstance(notice, Ping):
         return _answer(200, "pong")
     if isinstance(notice, Ignored):
         return _answer(202, "ignored", notice.reason)
-    assert isinstance(notice, PushNotice)
+    assert isinstance(notice, PushNotice) and project is not None
     if notice.deleted:
         return _answer(202, "ignored", f"{notice.ref} was deleted; nothing to build")
     try:

@@ -1,26 +1,35 @@
 """Webhooks: verifying and reading deliveries from GitHub, GitLab and Instep's own post-receive
-hook, all pure (bytes and headers in, a notice or an error out); `orchestrator.api.webhooks`
-applies them and `instep hook install` writes the hook."""
+hook, all pure (bytes and headers in, a notice or an error out). One registry of providers
+(`PROVIDERS`) and one pipeline (`address` → look the project up → `open_delivery`: verify on the
+raw bytes, decode once, read); `orchestrator.api.webhooks` applies it and `instep hook install`
+writes the hook."""
 
+from orchestrator.webhooks.deliveries import Addressed, address, open_delivery, read_delivery
 from orchestrator.webhooks.errors import BadRequest, BadSignature, PayloadTooLarge, WebhookError
-from orchestrator.webhooks.notices import MAX_PAYLOAD_BYTES, Ignored, Ping, PushNotice
-from orchestrator.webhooks.providers import parse_git, parse_github, parse_gitlab, repository_of
+from orchestrator.webhooks.notices import MAX_PAYLOAD_BYTES, Ignored, Notice, Ping, PushNotice
+from orchestrator.webhooks.payloads import MAX_NESTING
+from orchestrator.webhooks.providers import PROVIDERS, Provider, provider_named
 from orchestrator.webhooks.signatures import sign
 from orchestrator.webhooks.urls import default_match_name
 
 __all__ = [
+    "MAX_NESTING",
     "MAX_PAYLOAD_BYTES",
+    "PROVIDERS",
+    "Addressed",
     "BadRequest",
     "BadSignature",
     "Ignored",
+    "Notice",
     "PayloadTooLarge",
     "Ping",
+    "Provider",
     "PushNotice",
     "WebhookError",
+    "address",
     "default_match_name",
-    "parse_git",
-    "parse_github",
-    "parse_gitlab",
-    "repository_of",
+    "open_delivery",
+    "provider_named",
+    "read_delivery",
     "sign",
 ]

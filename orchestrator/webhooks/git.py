@@ -14,13 +14,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from orchestrator.webhooks.notices import ZERO_SHA, Ignored, PushNotice, is_zero_sha
+from orchestrator.webhooks import locating
+from orchestrator.webhooks.errors import BadRequest
+from orchestrator.webhooks.notices import ZERO_SHA, Ignored, Notice, PushNotice, is_zero_sha
 from orchestrator.webhooks.payloads import (
-    check_size,
-    content_type,
-    decode,
+    JSON,
+    commit_sha,
+    optional_line,
+    optional_sha,
     optional_text,
+    ref_text,
     require_header,
     text_field,
 )
@@ -29,32 +34,42 @@ from orchestrator.webhooks.signatures import verify_signature
 EVENT = "X-Instep-Event"
 DELIVERY = "X-Instep-Delivery"
 SIGNATURE = "X-Instep-Signature-256"
+_REPOSITORY = locating.key_pattern("repository", rb'(?=")')
 
 
-def repository(headers: Mapping[str, str], body: bytes) -> str:
-    check_size(body)
-    return text_field(decode(body, content_type(headers)), "repository")
+class Git:
+    name = "git"
+    media_types = (JSON,)
+
+    def check_headers(self, headers: Mapping[str, str]) -> None:
+        require_header(headers, EVENT)
+        require_header(headers, DELIVERY)
+
+    def repository(self, headers: Mapping[str, str], body: bytes, media_type: str) -> str:
+        name = locating.top_level_text(body, _REPOSITORY)
+        if name is None:
+            raise BadRequest("payload has no `repository` (a non-empty string)")
+        return name
+
+    def verify(self, secret: str, headers: Mapping[str, str], body: bytes) -> None:
+        verify_signature(secret, body, headers, SIGNATURE)
+
+    def read(self, headers: Mapping[str, str], body: bytes, data: dict[str, Any]) -> Notice:
+        event = require_header(headers, EVENT)
+        if event != "push":
+            return Ignored("git", event, f"event {event!r} starts nothing (only push does)")
+        after = commit_sha(data, "after")
+        return PushNotice(
+            provider="git",
+            delivery_id=require_header(headers, DELIVERY),
+            repository=text_field(data, "repository"),
+            ref=ref_text(data, "ref"),
+            before=optional_sha(data, "before") or ZERO_SHA,
+            after=after,
+            deleted=is_zero_sha(after),
+            pusher=optional_line(data, "pusher"),
+            head_message=optional_text(data, "head_message"),
+        )
 
 
-def parse(headers: Mapping[str, str], body: bytes, secret: str) -> PushNotice | Ignored:
-    """Verify and read one notice from Instep's post-receive hook."""
-    check_size(body)
-    event = require_header(headers, EVENT)
-    delivery = require_header(headers, DELIVERY)
-    media_type = content_type(headers)
-    verify_signature(secret, body, headers, SIGNATURE)
-    data = decode(body, media_type)
-    if event != "push":
-        return Ignored("git", event, f"event {event!r} starts nothing (only push does)")
-    after = text_field(data, "after")
-    return PushNotice(
-        provider="git",
-        delivery_id=delivery,
-        repository=text_field(data, "repository"),
-        ref=text_field(data, "ref"),
-        before=optional_text(data, "before") or ZERO_SHA,
-        after=after,
-        deleted=is_zero_sha(after),
-        pusher=optional_text(data, "pusher"),
-        head_message=optional_text(data, "head_message"),
-    )
+GIT = Git()

@@ -1,22 +1,26 @@
 """GitHub deliveries: `ping` and `push`, signed with X-Hub-Signature-256.
 
 GitHub sends JSON, or a form with the JSON in a `payload` field when the webhook's content type
-is `application/x-www-form-urlencoded`; the signature covers the body as sent."""
+is `application/x-www-form-urlencoded`; the signature covers the body as sent. GitHub names the
+repository only in the body (its headers carry numeric ids), so the body is scanned for
+`repository.full_name`. A redelivery keeps its X-GitHub-Delivery, which is what dedupes it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrator.webhooks import locating
 from orchestrator.webhooks.errors import BadRequest
-from orchestrator.webhooks.notices import ZERO_SHA, Ignored, Ping, PushNotice, is_zero_sha
+from orchestrator.webhooks.notices import ZERO_SHA, Ignored, Notice, Ping, PushNotice, is_zero_sha
 from orchestrator.webhooks.payloads import (
     FORM,
     JSON,
-    check_size,
-    content_type,
-    decode,
+    commit_sha,
+    optional_line,
+    optional_sha,
     optional_text,
+    ref_text,
     require_header,
     text_field,
 )
@@ -25,45 +29,62 @@ from orchestrator.webhooks.signatures import verify_signature
 EVENT = "X-GitHub-Event"
 DELIVERY = "X-GitHub-Delivery"
 SIGNATURE = "X-Hub-Signature-256"
+_REPOSITORY = locating.key_pattern("repository", rb"\{")
 
 
-def repository(headers: Mapping[str, str], body: bytes) -> str:
-    check_size(body)
-    event = require_header(headers, EVENT)
-    data = decode(body, content_type(headers, (JSON, FORM)))
-    if event == "ping" and not isinstance(data.get("repository"), Mapping):
-        raise BadRequest(
-            "ping is not about a repository: organisation and app webhooks are not supported, "
-            "add the webhook to the repository"
-        )
-    return text_field(data, "repository", "full_name")
+class GitHub:
+    name = "github"
+    media_types = (JSON, FORM)
+
+    def check_headers(self, headers: Mapping[str, str]) -> None:
+        require_header(headers, EVENT)
+        require_header(headers, DELIVERY)
+
+    def repository(self, headers: Mapping[str, str], body: bytes, media_type: str) -> str:
+        text = locating.form_payload_window(body) if media_type == FORM else body
+        if not text:
+            raise BadRequest("form-encoded delivery has no `payload` field")
+        name = locating.text_in_object(text, _REPOSITORY, "full_name")
+        if name is not None:
+            return name
+        if require_header(headers, EVENT) == "ping":
+            raise BadRequest(
+                "ping is not about a repository: organisation and app webhooks are not supported, "
+                "add the webhook to the repository"
+            )
+        raise BadRequest("payload has no `repository.full_name` (a non-empty string)")
+
+    def verify(self, secret: str, headers: Mapping[str, str], body: bytes) -> None:
+        verify_signature(secret, body, headers, SIGNATURE)
+
+    def read(self, headers: Mapping[str, str], body: bytes, data: dict[str, Any]) -> Notice:
+        event = require_header(headers, EVENT)
+        reader = _EVENTS.get(event)
+        if reader is None:
+            return Ignored("github", event, f"GitHub event {event!r} starts nothing (only push does)")
+        return reader(require_header(headers, DELIVERY), data)
 
 
-def parse(headers: Mapping[str, str], body: bytes, secret: str) -> PushNotice | Ping | Ignored:
-    """Verify and read one GitHub delivery."""
-    check_size(body)
-    event = require_header(headers, EVENT)
-    delivery = require_header(headers, DELIVERY)
-    media_type = content_type(headers, (JSON, FORM))
-    verify_signature(secret, body, headers, SIGNATURE)
-    data = decode(body, media_type)
-    if event == "ping":
-        return Ping("github", delivery, optional_text(data, "repository", "full_name"))
-    if event != "push":
-        return Ignored("github", event, f"GitHub event {event!r} starts nothing (only push does)")
-    return _push(delivery, data)
+def _ping(delivery: str, data: dict[str, Any]) -> Ping:
+    return Ping("github", delivery, optional_text(data, "repository", "full_name"))
 
 
 def _push(delivery: str, data: dict[str, Any]) -> PushNotice:
-    after = text_field(data, "after")
+    after = commit_sha(data, "after")
     return PushNotice(
         provider="github",
         delivery_id=delivery,
         repository=text_field(data, "repository", "full_name"),
-        ref=text_field(data, "ref"),
-        before=optional_text(data, "before") or ZERO_SHA,
+        ref=ref_text(data, "ref"),
+        before=optional_sha(data, "before") or ZERO_SHA,
         after=after,
         deleted=data.get("deleted") is True or is_zero_sha(after),
-        pusher=optional_text(data, "pusher", "name"),
+        pusher=optional_line(data, "pusher", "name"),
         head_message=optional_text(data, "head_commit", "message"),
     )
+
+
+# One entry per event that means something to Instep (GitHub `deployment_status` goes here).
+_EVENTS: dict[str, Callable[[str, dict[str, Any]], Notice]] = {"ping": _ping, "push": _push}
+
+GITHUB = GitHub()

@@ -47,3 +47,6 @@ class Ignored:
 def is_zero_sha(sha: object) -> bool:
     """True for a missing sha or git's all-zeros "no object" sha (a created or deleted ref)."""
     return sha is None or sha == "" or (isinstance(sha, str) and set(sha) == {"0"})
+
+
+Notice = PushNotice | Ping | Ignored

@@ -1,5 +1,8 @@
 """HMAC-SHA256 body signatures (GitHub, Instep's hook) and shared tokens (GitLab), compared in
-constant time so that response timing says nothing about how much of a guess was right."""
+constant time so that response timing says nothing about how much of a guess was right.
+
+A mismatch reads the same whether the project exists with another secret or no project matches
+the repository: the refusal must not tell an unsigned caller which repositories are registered."""
 
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ from orchestrator.webhooks.errors import BadSignature
 from orchestrator.webhooks.payloads import header
 
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+_NOT_A_PROJECT_SECRET = (
+    "the webhook's secret is not the webhook secret of a project matching the payload's repository "
+    "(check the secret, and that `instep project list` shows the repository under MATCH)"
+)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -33,7 +40,7 @@ def verify_signature(secret: str, body: bytes, headers: Mapping[str, str], name:
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), match.group(1).lower().encode()):
         raise BadSignature(
-            f"header {name} does not match the body: the webhook's secret differs from the project's webhook secret"
+            f"header {name} does not match the body: {_NOT_A_PROJECT_SECRET}"
         )
 
 
@@ -46,7 +53,7 @@ def verify_token(secret: str, headers: Mapping[str, str], name: str) -> None:
             f"missing header {name}: set the webhook's secret token to the project's webhook secret"
         )
     if not hmac.compare_digest(secret.encode(), value.encode()):
-        raise BadSignature(f"header {name} does not match the project's webhook secret")
+        raise BadSignature(f"header {name} is wrong: {_NOT_A_PROJECT_SECRET}")
 
 
 def _require_secret(secret: str) -> None:

@@ -142,3 +142,111 @@ def test_secrets_are_stored_sealed_and_only_jobs_see_them_in_clear(api: Api) -> 
 
         with pytest.raises(SealError, match="INSTEP_SECRET_KEY"):
             job_secrets(project, Sealer("another-secret-key-entirely"))
+
+
+# --- webhooks through the route ------------------------------------------------------------------
+
+
+def _github_push(secret: str, *, repository: str = "acme/shop", delivery: str = "d-1", **fields: object):  # type: ignore[no-untyped-def]
+    import json
+
+    from orchestrator.webhooks import sign
+
+    data: dict[str, object] = {
+        "ref": "refs/heads/main",
+        "before": "0" * 40,
+        "after": "c" * 40,
+        "repository": {"full_name": repository},
+    }
+    data.update(fields)
+    body = json.dumps(data).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(secret, body),
+    }
+    return body, headers
+
+
+def _register_shop(api: Api) -> str:
+    r = api.client.post(
+        "/api/projects",
+        json={"name": "shop", "repo_url": "https://github.com/acme/shop.git"},
+        headers=api.as_("admin"),
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["webhook_secret"]
+
+
+def test_an_unknown_repository_and_a_bad_signature_get_the_same_answer(api: Api) -> None:
+    secret = _register_shop(api)
+    body, headers = _github_push("guess")
+    wrong_secret = api.client.post("/api/webhooks/github", content=body, headers=headers)
+    body, headers = _github_push("guess", repository="acme/other")
+    unknown = api.client.post("/api/webhooks/github", content=body, headers=headers)
+    assert (unknown.status_code, unknown.json()) == (wrong_secret.status_code, wrong_secret.json())
+    assert unknown.status_code == 401 and "acme" not in unknown.text
+    body, headers = _github_push(secret)
+    assert api.client.post("/api/webhooks/github", content=body, headers=headers).status_code == 201
+
+
+def test_a_redelivered_github_delivery_starts_nothing_new(api: Api) -> None:
+    secret = _register_shop(api)
+    body, headers = _github_push(secret, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    first = api.client.post("/api/webhooks/github", content=body, headers=headers)
+    again = api.client.post("/api/webhooks/github", content=body, headers=headers)
+    assert first.status_code == 201 and first.json()["status"] == "queued"
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert again.json()["run_id"] == first.json()["run_id"]
+    assert api.dispatcher.sent == [("plan", first.json()["run_id"])]
+
+
+def test_webhook_json_nested_1000_deep_answers_400_even_when_signed(api: Api) -> None:
+    from orchestrator.webhooks import sign
+
+    secret = _register_shop(api)
+    body, headers = _github_push(secret)
+    body = body[:-1] + b', "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    headers["X-Hub-Signature-256"] = sign(secret, body)
+    r = api.client.post("/api/webhooks/github", content=body, headers=headers)
+    assert r.status_code == 400 and "nests deeper than 64 levels" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "detail"),
+    [
+        ({"after": "main"}, "`after` is not a commit sha"),
+        ({"ref": "refs/heads/main\nINFO deployed"}, "`ref` contains the control character U+000A"),
+    ],
+)
+def test_webhook_sha_and_ref_are_checked(api: Api, fields: dict, detail: str) -> None:
+    secret = _register_shop(api)
+    body, headers = _github_push(secret, **fields)
+    r = api.client.post("/api/webhooks/github", content=body, headers=headers)
+    assert r.status_code == 400 and detail in r.json()["detail"]
+    assert api.dispatcher.sent == []
+
+
+def test_an_unsigned_25_mb_flood_is_refused_without_decoding(api: Api) -> None:
+    import tracemalloc
+
+    from orchestrator.webhooks import MAX_PAYLOAD_BYTES
+
+    _register_shop(api)
+    prefix = b'{"repository": {"full_name": "acme/shop"}, "x": ['
+    body = prefix + b"{}," * ((MAX_PAYLOAD_BYTES - len(prefix) - 8) // 3) + b"{}]}"
+    headers = _github_push("guess")[1]
+    tracemalloc.start()
+    r = api.client.post("/api/webhooks/github", content=body, headers=headers)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert r.status_code == 401
+    # The body itself is received (25 MB, once joined); decoding it would add ~650 MB.
+    print(f"peak Python allocation while refusing a 25 MB flood: {peak / 1e6:.1f} MB")
+    assert peak < 2.5 * MAX_PAYLOAD_BYTES, f"{peak / 1e6:.0f} MB"
+
+
+def test_unknown_webhook_provider_is_404(api: Api) -> None:
+    r = api.client.post("/api/webhooks/bitbucket", content=b"{}", headers={"Content-Type": "application/json"})
+    assert r.status_code == 404 and "expected github, gitlab, git" in r.json()["detail"]

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from orchestrator.cli import main
-from orchestrator.webhooks import BadSignature, PushNotice, parse_git
+from orchestrator.webhooks import PROVIDERS, BadSignature, PushNotice, read_delivery
 
 SECRET = "hook-secret-0123"
 ZERO = "0" * 40
@@ -106,7 +106,7 @@ def notices(recorder: Recorder) -> list[PushNotice]:
     found = []
     for path, headers, body in recorder.requests:
         assert path == "/api/webhooks/git"
-        notice = parse_git(headers, body, SECRET)
+        notice = read_delivery(PROVIDERS["git"], headers, body, SECRET)
         assert isinstance(notice, PushNotice)
         found.append(notice)
     return found
@@ -165,9 +165,9 @@ def test_notice_is_signed_with_the_installed_secret_only(repos: Repos, instep: R
     push = git(repos.work, "push", "origin", "main")
     assert "instep: run 7 queued" in push.stderr, push.stderr
     [(_, headers, body)] = instep.requests
-    assert isinstance(parse_git(headers, body, secret), PushNotice)
+    assert isinstance(read_delivery(PROVIDERS["git"], headers, body, secret), PushNotice)
     with pytest.raises(BadSignature):
-        parse_git(headers, body, "some-other-secret")
+        read_delivery(PROVIDERS["git"], headers, body, "some-other-secret")
 
 
 def test_duplicate_answer_is_shown_to_the_pusher(repos: Repos, instep: Recorder) -> None:
