@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from types import MappingProxyType
 from typing import Literal
 
+from orchestrator.jobspec import JobPlan, JobSpec
 from orchestrator.spec import PipelineSpec, StageSpec, Triggers
-
-_DEVICE_KINDS = {"acceptance", "screenshots"}
-_PLATFORM_QUEUE_KINDS = {"build", "submit", "unit"}
+from orchestrator.stages import stage_kind
 
 
 @dataclass(frozen=True)
@@ -25,31 +23,6 @@ class Trigger:
     kind: Literal["push", "manual", "api"]
     ref: str
     sha: str
-
-
-@dataclass(frozen=True)
-class JobPlan:
-    """One job of a run: a stage on one platform (or all) and one shard."""
-
-    key: str
-    stage: str
-    kind: str
-    platform: str | None
-    shard: int | None
-    shard_count: int
-    needs: tuple[str, ...]
-    queue: str
-    timeout_s: int
-    retries: int
-    allow_failure: bool
-    env: Mapping[str, str]  # read-only; top < platform < stage, then INSTEP_* variables
-    run: str | None
-    lane: str | None  # the platform's lane override already applied
-    lane_options: Mapping[str, str]
-    devices: tuple[str, ...]
-    suite: str | None = None
-    app: str | None = None
-    test_retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,10 +81,9 @@ def plan_run(spec: PipelineSpec, trigger: Trigger) -> RunPlan:
 
 
 def device_sharded(stage: StageSpec) -> bool:
-    """A device stage (acceptance/screenshots running its suite) splits its tests across
-    `shards` devices inside one job, by recorded durations; every other stage's shards are
-    separate jobs."""
-    return stage.kind in ("acceptance", "screenshots") and stage.run is None and stage.lane is None
+    """Whether the stage's kind leases devices and splits its tests across `shards` devices
+    inside one job (by recorded durations); every other stage's shards are separate jobs."""
+    return stage_kind(stage.kind).leases_devices(stage)
 
 
 def plan_jobs(spec: PipelineSpec) -> tuple[JobPlan, ...]:
@@ -191,26 +163,18 @@ def _job(
         shard=shard if sharded else None,
         shard_count=stage.shards,
         needs=needs,
-        queue=_queue(stage, platform),
+        queue=stage.queue or stage_kind(stage.kind).default_queue(platform),
         timeout_s=stage.timeout,
         retries=stage.retries,
         allow_failure=stage.allow_failure,
-        env=MappingProxyType(env),
-        run=stage.run,
-        lane=lane,
-        lane_options=MappingProxyType(dict(stage.options)),
-        devices=stage.devices,
-        suite=stage.suite,
-        app=stage.app,
-        test_retries=stage.test_retries,
+        spec=JobSpec(
+            run=stage.run,
+            lane=lane,
+            lane_options=stage.options,
+            env=env,
+            devices=stage.devices,
+            suite=stage.suite,
+            app=stage.app,
+            test_retries=stage.test_retries,
+        ),
     )
-
-
-def _queue(stage: StageSpec, platform: str | None) -> str:
-    if stage.queue is not None:
-        return stage.queue
-    if stage.kind in _DEVICE_KINDS:
-        return "devices"
-    if platform is not None and stage.kind in _PLATFORM_QUEUE_KINDS:
-        return platform
-    return "default"

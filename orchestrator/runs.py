@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from orchestrator.db.models import Event, Job, Project, Run, WebhookDelivery, utcnow
+from orchestrator.jobspec import JobPlan, JobSpecError
 from orchestrator.notifications.run_events import on_run_moved
 from orchestrator.transitions import FINAL_JOB, FINAL_RUN, check_job_move, check_run_move
 
@@ -166,8 +167,10 @@ def list_runs(
     ref: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    text: str | None = None,
 ) -> list[Run]:
-    """Newest first; page with `before_id` (the last id of the previous page)."""
+    """Newest first; page with `before_id` (the last id of the previous page). `text` matches
+    part of the ref, sha, reason or author."""
     query = select(Run).options(selectinload(Run.project)).order_by(Run.id.desc())
     if project is not None:
         query = query.where(Run.project_id == project.id)
@@ -177,6 +180,11 @@ def list_runs(
         query = query.where(Run.ref.in_([ref, f"refs/heads/{ref}", f"refs/tags/{ref}"]))
     if before_id is not None:
         query = query.where(Run.id < before_id)
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(*(col.ilike(like, escape="\\") for col in (Run.ref, Run.sha, Run.reason, Run.created_by)))
+        )
     return list(session.scalars(query.limit(max(1, min(limit, MAX_PAGE)))))
 
 
@@ -197,25 +205,14 @@ def rerun_failed(session: Session, run: Run, created_by: str | None = None) -> R
         raise RunError(f"run {run.id} is still {run.status}; cancel it or wait for it to end")
     if not run.jobs:
         raise RunError(f"run {run.id} has no jobs to rerun ({run.reason or run.status})")
+    try:
+        plans = [JobPlan.from_row(old) for old in run.jobs]
+    except JobSpecError as exc:
+        raise RunError(f"run {run.id} cannot be rerun: {exc}") from None
     new = create_run(session, run.project, trigger="rerun", ref=run.ref, sha=run.sha, created_by=created_by)
     now = utcnow()
-    for old in run.jobs:
-        job = Job(
-            run_id=new.id,
-            key=old.key,
-            stage=old.stage,
-            kind=old.kind,
-            platform=old.platform,
-            shard=old.shard,
-            shard_count=old.shard_count,
-            needs=list(old.needs),
-            queue=old.queue,
-            timeout_s=old.timeout_s,
-            retries=old.retries,
-            allow_failure=old.allow_failure,
-            spec=dict(old.spec),
-            status="pending",
-        )
+    for old, plan in zip(run.jobs, plans, strict=True):
+        job = Job(run_id=new.id, **plan.row(), status="pending")
         session.add(job)
         session.flush()
         if old.status == "succeeded":

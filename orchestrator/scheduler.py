@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Job, JobAttempt, Run, utcnow
 from orchestrator.runs import Dispatch, move_job, move_run
+from orchestrator.stages import wait_reason
 
 if TYPE_CHECKING:
     from orchestrator.planner import RunPlan
@@ -67,7 +68,8 @@ def advance(session: Session, run_id: int, now: datetime | None = None) -> list[
             case CancelJob(key=key, reason=reason, running=False):
                 move_job(session, jobs[key], "canceled", reason, now=now)
             case WaitRun():
-                move_run(session, run, "waiting", "waiting for screenshot review", now=now)
+                waiting = [j.kind for j in jobs.values() if j.status == "waiting"]
+                move_run(session, run, "waiting", wait_reason(waiting), now=now)
             case ResumeRun():
                 move_run(session, run, "running", now=now)
             case FinishRun(status=status, reason=reason):
@@ -87,33 +89,7 @@ def apply_plan(session: Session, run_id: int, plan: RunPlan, now: datetime | Non
         session.flush()
         return []
     for jp in plan.jobs:
-        session.add(
-            Job(
-                run_id=run.id,
-                key=jp.key,
-                stage=jp.stage,
-                kind=jp.kind,
-                platform=jp.platform,
-                shard=jp.shard,
-                shard_count=jp.shard_count,
-                needs=list(jp.needs),
-                queue=jp.queue,
-                timeout_s=jp.timeout_s,
-                retries=jp.retries,
-                allow_failure=jp.allow_failure,
-                spec={
-                    "run": jp.run,
-                    "lane": jp.lane,
-                    "lane_options": dict(jp.lane_options),
-                    "env": dict(jp.env),
-                    "devices": list(jp.devices),
-                    "suite": jp.suite,
-                    "app": jp.app,
-                    "test_retries": jp.test_retries,
-                },
-                status="pending",
-            )
-        )
+        session.add(Job(run_id=run.id, **jp.row(), status="pending"))
     session.flush()
     return advance(session, run_id, now)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from orchestrator import reviews as service
 from orchestrator.api.deps import ContextDep, Reader, ReadSessionDep, SessionDep, require
 from orchestrator.artifacts import ArtifactError
+from orchestrator.baselines import BlobAdapter, repository
 from orchestrator.db.models import ApiToken, Comparison, Project, Review, Run
 from screenshots.baselines import BaselineKey, InvalidName
 
@@ -166,7 +167,7 @@ def comparison_image(
     if key is None:
         raise HTTPException(404, f"comparison {comparison_id} ({c.status}) has no {kind} image")
     try:
-        data = service.BlobAdapter(ctx.store).get(key)
+        data = BlobAdapter(ctx.store).get(key)
     except KeyError as exc:
         raise HTTPException(
             404, f"the {kind} image of comparison {comparison_id} is missing from the store"
@@ -192,7 +193,7 @@ def baseline_history(
         raise HTTPException(404, f"no project named {name!r}")
     try:
         key = BaselineKey(project.name, platform, device_profile, locale, screen.removesuffix(".png"))
-        versions = service.repository(ctx.store, project.default_branch).history(
+        versions = repository(ctx.store, project.default_branch).history(
             key, branch or project.default_branch
         )
     except (InvalidName, ValueError) as exc:

@@ -44,23 +44,7 @@ def run_out(run: Run) -> RunOut:
 
 
 def job_out(job: Job) -> JobOut:
-    return JobOut(
-        id=job.id,
-        key=job.key,
-        stage=job.stage,
-        kind=job.kind,
-        platform=job.platform,
-        shard=job.shard,
-        shard_count=job.shard_count,
-        queue=job.queue,
-        needs=list(job.needs),
-        status=job.status,
-        reason=job.reason,
-        attempts=job.attempts,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        results=job.results,
-    )
+    return JobOut.model_validate(job, from_attributes=True)
 
 
 def run_detail(session, run: Run) -> RunDetail:  # type: ignore[no-untyped-def]

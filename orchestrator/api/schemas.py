@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrator.jobspec import JobPlan
+
 
 class ProjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -46,16 +48,10 @@ class TriggerIn(BaseModel):
     sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{7,64}$")
 
 
-class JobOut(BaseModel):
+class JobOut(JobPlan):
+    """A job as planned (its fields are declared once, in `orchestrator.jobspec`) and where it is now."""
+
     id: int
-    key: str
-    stage: str
-    kind: str
-    platform: str | None
-    shard: int | None
-    shard_count: int
-    queue: str
-    needs: list[str]
     status: str
     reason: str | None
     attempts: int

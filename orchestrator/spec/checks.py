@@ -7,23 +7,17 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
+
+from orchestrator.stages import KINDS, Problem, stage_kind
+from orchestrator.stages.base import KIND_SPECIFIC_KEYS
 
 if TYPE_CHECKING:
     from orchestrator.spec.model import PlatformName, PlatformSpec, StageSpec
 
 _STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
-_COMMAND_REQUIRED = {"build", "unit", "submit", "run"}
 
-
-@dataclass(frozen=True)
-class Problem:
-    """A problem at `path`; `at` says whether the key or the value there is to blame."""
-
-    path: tuple[Any, ...]
-    message: str
-    at: Literal["key", "value"] = "value"
+__all__ = ["Problem", "find_problems"]
 
 
 def _listing(names: Collection[str]) -> str:
@@ -56,9 +50,6 @@ def find_problems(
     return problems
 
 
-DEVICE_KINDS = ("acceptance", "screenshots")
-
-
 def _stage_problems(
     name: str,
     stage: StageSpec,
@@ -67,34 +58,18 @@ def _stage_problems(
     known_devices: Collection[str] | None,
 ) -> list[Problem]:
     at = ("stages", name)
-    out: list[Problem] = []
-    if stage.kind == "gate":
-        for key in ("run", "lane"):
-            if getattr(stage, key) is not None:
-                out.append(
-                    Problem((*at, key), f"gate stage {name!r} runs no command (expected no `{key}:`)", "key")
+    kind = stage_kind(stage.kind)
+    out = kind.check(name, stage)
+    for key in KIND_SPECIFIC_KEYS:
+        if getattr(stage, key) and key not in kind.accepts:
+            takers = " or ".join(sorted(k.name for k in KINDS.values() if key in k.accepts))
+            out.append(
+                Problem(
+                    (*at, key),
+                    f"`{key}:` is for device stages (expected kind {takers}, not {stage.kind!r})",
+                    "key",
                 )
-    elif stage.run is not None and stage.lane is not None:
-        out.append(
-            Problem(
-                (*at, "lane"), f"stage {name!r} has both `run:` and `lane:` (expected exactly one)", "key"
             )
-        )
-    elif stage.kind in _COMMAND_REQUIRED and stage.run is None and stage.lane is None:
-        expected = "`run:` with a command" if stage.kind == "run" else "exactly one of `run:` or `lane:`"
-        hint = "" if stage.kind != "run" else "; or set `kind:` to one of the built-in stage kinds"
-        out.append(Problem(at, f"stage {name!r} has nothing to run (expected {expected}{hint})", "key"))
-    if stage.kind not in DEVICE_KINDS:
-        for key in ("suite", "app", "test_retries"):
-            if getattr(stage, key):
-                out.append(
-                    Problem(
-                        (*at, key),
-                        f"`{key}:` is for device stages (expected kind acceptance or "
-                        f"screenshots, not {stage.kind!r})",
-                        "key",
-                    )
-                )
     if stage.options and stage.lane is None:
         out.append(
             Problem(

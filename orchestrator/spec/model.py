@@ -22,12 +22,16 @@ from pydantic_core import PydanticCustomError
 
 from orchestrator.spec.checks import find_problems
 from orchestrator.spec.document import describe
+from orchestrator.spec.release import ReleaseSpec
+from orchestrator.stages import CUSTOM_KIND, KINDS
 
-StageKind = Literal["build", "unit", "screenshots", "acceptance", "gate", "submit", "run"]
+# The `kind:` values: the stage-kind registry's names, in its order.
+StageKind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 PlatformName = Literal["ios", "android"]
 QueueName = Literal["default", "android", "ios", "devices"]
 
-BUILTIN_KINDS: tuple[str, ...] = ("build", "unit", "screenshots", "acceptance", "gate", "submit")
+# Stage names that are kinds by themselves (any other name is a custom step).
+BUILTIN_KINDS: tuple[str, ...] = tuple(name for name in KINDS if name != CUSTOM_KIND)
 DEFAULT_TIMEOUT_S = 30 * 60
 MAX_TIMEOUT_S = 24 * 60 * 60
 MAX_RETRIES = 5
@@ -139,7 +143,7 @@ class PlatformSpec(_Model):
 class StageSpec(_Model):
     """One stage; `timeout` is in seconds once validated."""
 
-    kind: StageKind = "run"
+    kind: StageKind = CUSTOM_KIND
     run: NonEmptyStr | None = None
     lane: LaneName | None = None
     options: dict[OptionName, ScalarStr] = {}
@@ -170,8 +174,10 @@ def stage_with_defaults(name: Any, raw: Any) -> Any:
     raw = dict(raw)
     if "kind" not in raw and name in BUILTIN_KINDS:
         raw["kind"] = name
-    if "per_platform" not in raw and raw.get("kind") == "gate":
-        raw["per_platform"] = False
+    kind = raw.get("kind", CUSTOM_KIND)
+    if isinstance(kind, str) and kind in KINDS:
+        for key, value in KINDS[kind].defaults.items():
+            raw.setdefault(key, value)
     return raw
 
 
@@ -194,6 +200,7 @@ class PipelineSpec(_Model):
     platforms: Platforms
     env: dict[EnvName, ScalarStr] = {}
     stages: Annotated[dict[StrictStr, StageSpec], Field(min_length=1)]
+    release: ReleaseSpec | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -41,8 +41,8 @@ stages:
     shards: 2
     run: pytest tests/acceptance
   screenshots: {needs: [acceptance]}
-  gate: {needs: [acceptance, screenshots], per_platform: false}
-  submit: {needs: [gate], lane: release}
+  approve: {run: ./approve.sh, needs: [acceptance, screenshots], per_platform: false}
+  submit: {needs: [approve], lane: release}
   lint: {run: "make lint", queue: default, platforms: [android]}
 """
 
@@ -73,7 +73,7 @@ def test_the_documented_pipeline_plans_a_job_per_stage_platform_and_shard() -> N
         "acceptance:ios:2",
         "screenshots:android",
         "screenshots:ios",
-        "gate",
+        "approve",
         "submit:android",
         "submit:ios",
         "lint:android",
@@ -82,7 +82,7 @@ def test_the_documented_pipeline_plans_a_job_per_stage_platform_and_shard() -> N
     assert by_key["build:ios"].needs == ("unit:ios",)
     assert by_key["acceptance:ios:2"].needs == ("build:ios",)
     assert by_key["screenshots:android"].needs == ("acceptance:android:1", "acceptance:android:2")
-    assert by_key["gate"].needs == (
+    assert by_key["approve"].needs == (
         "acceptance:android:1",
         "acceptance:android:2",
         "acceptance:ios:1",
@@ -90,14 +90,14 @@ def test_the_documented_pipeline_plans_a_job_per_stage_platform_and_shard() -> N
         "screenshots:android",
         "screenshots:ios",
     )
-    assert by_key["submit:android"].needs == ("gate",)
+    assert by_key["submit:android"].needs == ("approve",)
     assert by_key["lint:android"].needs == ()
 
 
 def test_the_sample_app_plans_unit_then_build_on_both_platforms() -> None:
     spec = load_spec_file(REPO / "examples/sample-app/instep.yml")
     result = plan_run(spec, MAIN)
-    assert [(j.key, j.needs, j.lane, j.timeout_s, j.retries) for j in result.jobs] == [
+    assert [(j.key, j.needs, j.spec.lane, j.timeout_s, j.retries) for j in result.jobs] == [
         ("unit:android", (), "test", 600, 0),
         ("unit:ios", (), "test", 600, 0),
         ("build:android", ("unit:android",), "build", 1200, 1),
@@ -105,7 +105,7 @@ def test_the_sample_app_plans_unit_then_build_on_both_platforms() -> None:
         ("acceptance", ("build:android", "build:ios"), None, 900, 0),
         ("screenshots", ("build:android", "build:ios"), None, 900, 0),
     ]
-    assert result.jobs[2].lane_options == {"version": "1.0.0"}
+    assert result.jobs[2].spec.lane_options == {"version": "1.0.0"}
 
 
 def test_a_stage_missing_a_platform_is_needed_as_a_whole_by_that_platform() -> None:
@@ -191,7 +191,7 @@ def test_queues_are_routed_by_kind_and_platform() -> None:
         "acceptance:ios:2": "devices",
         "screenshots:android": "devices",
         "screenshots:ios": "devices",
-        "gate": "default",
+        "approve": "default",
         "submit:android": "android",
         "submit:ios": "ios",
         "lint:android": "default",
@@ -216,7 +216,7 @@ def test_an_explicit_queue_wins_and_a_platformless_build_goes_to_default() -> No
 
 def test_env_merges_top_then_platform_then_stage_plus_instep_variables() -> None:
     by_key = {j.key: j for j in plan(FULL).jobs}
-    assert dict(by_key["build:android"].env) == {
+    assert dict(by_key["build:android"].spec.env) == {
         "SHARED": "stage",
         "TOP": "1",
         "GRADLE_OPTS": "-Xmx2g",
@@ -225,25 +225,25 @@ def test_env_merges_top_then_platform_then_stage_plus_instep_variables() -> None
         "INSTEP_SHARD": "1",
         "INSTEP_SHARD_COUNT": "1",
     }
-    assert dict(by_key["unit:android"].env)["SHARED"] == "android"
-    assert dict(by_key["unit:ios"].env)["SHARED"] == "top"
-    gate_env = dict(by_key["gate"].env)
-    assert "INSTEP_PLATFORM" not in gate_env and gate_env["INSTEP_STAGE"] == "gate"
-    assert dict(by_key["acceptance:ios:2"].env)["INSTEP_SHARD"] == "2"
-    assert dict(by_key["acceptance:ios:2"].env)["INSTEP_SHARD_COUNT"] == "2"
+    assert dict(by_key["unit:android"].spec.env)["SHARED"] == "android"
+    assert dict(by_key["unit:ios"].spec.env)["SHARED"] == "top"
+    once_env = dict(by_key["approve"].spec.env)
+    assert "INSTEP_PLATFORM" not in once_env and once_env["INSTEP_STAGE"] == "approve"
+    assert dict(by_key["acceptance:ios:2"].spec.env)["INSTEP_SHARD"] == "2"
+    assert dict(by_key["acceptance:ios:2"].spec.env)["INSTEP_SHARD_COUNT"] == "2"
 
 
 def test_instep_variables_cannot_be_overridden_by_the_pipeline() -> None:
     by_key = jobs("version: 1\nplatforms: {ios: {}}\nenv: {INSTEP_STAGE: mine}\nstages:\n  unit: {run: x}\n")
-    assert by_key["unit:ios"].env["INSTEP_STAGE"] == "unit"
+    assert by_key["unit:ios"].spec.env["INSTEP_STAGE"] == "unit"
 
 
 def test_a_platform_lane_override_applies_only_on_that_platform() -> None:
     by_key = {j.key: j for j in plan(FULL).jobs}
-    assert (by_key["build:android"].lane, by_key["build:ios"].lane) == ("assemble_release", "build")
-    assert dict(by_key["build:ios"].lane_options) == {"configuration": "Release"}
-    assert by_key["build:ios"].run is None
-    assert by_key["unit:ios"].run == "node --test tests/unit"
+    assert (by_key["build:android"].spec.lane, by_key["build:ios"].spec.lane) == ("assemble_release", "build")
+    assert dict(by_key["build:ios"].spec.lane_options) == {"configuration": "Release"}
+    assert by_key["build:ios"].spec.run is None
+    assert by_key["unit:ios"].spec.run == "node --test tests/unit"
 
 
 def test_job_settings_come_from_the_stage() -> None:
@@ -256,14 +256,14 @@ def test_job_settings_come_from_the_stage() -> None:
         1,
         False,
     )
-    assert by_key["acceptance:android:1"].devices == ("pixel-8", "iphone-15")
+    assert by_key["acceptance:android:1"].spec.devices == ("pixel-8", "iphone-15")
     assert by_key["lint:android"].kind == "run"
 
 
 def test_job_env_cannot_be_changed_after_planning() -> None:
     job = plan(FULL).jobs[0]
     with pytest.raises(TypeError):
-        job.env["X"] = "y"  # type: ignore[index]
+        job.spec.env["X"] = "y"  # type: ignore[index]
 
 
 # --- triggers ---------------------------------------------------------------------------------------------
@@ -341,6 +341,6 @@ def test_device_stages_shard_inside_one_job_and_carry_their_suite() -> None:
     )
     acceptance = by_key["acceptance"]
     assert (acceptance.shard, acceptance.shard_count, acceptance.queue) == (None, 2, "devices")
-    assert (acceptance.suite, acceptance.app, acceptance.test_retries) == (None, "www", 1)
-    assert by_key["screenshots:ios"].suite == "tests/capture"
+    assert (acceptance.spec.suite, acceptance.spec.app, acceptance.spec.test_retries) == (None, "www", 1)
+    assert by_key["screenshots:ios"].spec.suite == "tests/capture"
     assert {"lint:1", "lint:2"} <= set(by_key), "other stages' shards stay separate jobs"

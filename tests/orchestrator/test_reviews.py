@@ -10,12 +10,13 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
+from orchestrator.baselines import branch_of
 from orchestrator.db.models import Event, Job, Review, Run
 from orchestrator.projects import create_project
-from orchestrator.reviews import branch_of, compare_captures, store_comparisons
 from orchestrator.runs import create_run
 from orchestrator.scheduler import advance, finish_attempt, start_attempt
 from orchestrator.sealing import Sealer
+from orchestrator.stages.screenshot_comparison import compare_captures, store_comparisons
 from tests.orchestrator.conftest import Api
 
 

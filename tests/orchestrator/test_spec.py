@@ -39,8 +39,8 @@ stages:
     shards: 2
     run: pytest tests/acceptance
   screenshots: {needs: [acceptance]}
-  gate: {needs: [acceptance, screenshots], per_platform: false}
-  submit: {needs: [gate], lane: release}
+  approve: {run: ./approve.sh, needs: [acceptance, screenshots], per_platform: false}
+  submit: {needs: [approve], lane: release}
   lint: {run: "make lint", queue: default, platforms: [android]}
 """
 
@@ -82,7 +82,7 @@ def test_the_sample_app_pipeline_validates() -> None:
 def test_the_documented_example_validates_with_defaults_filled_in() -> None:
     spec = parse_spec(FULL)
     assert spec.version == 1
-    assert list(spec.stages) == ["unit", "build", "acceptance", "screenshots", "gate", "submit", "lint"]
+    assert list(spec.stages) == ["unit", "build", "acceptance", "screenshots", "approve", "submit", "lint"]
     assert list(spec.platforms) == ["android", "ios"]
     assert spec.platforms["android"].lanes == {"build": "assemble_release"}
     assert spec.env == {"KEY": "value", "COUNT": "3", "RATIO": "0.5", "DEBUG": "true"}
@@ -95,7 +95,7 @@ def test_the_documented_example_validates_with_defaults_filled_in() -> None:
     )
     assert spec.stages["lint"].kind == "run"
     assert spec.stages["acceptance"].shards == 2
-    assert spec.stages["gate"].per_platform is False
+    assert spec.stages["approve"].per_platform is False
     assert spec.stages["screenshots"].per_platform is True
 
 
@@ -132,8 +132,8 @@ def test_needs_may_name_a_single_stage_without_a_list() -> None:
 
 
 def test_a_built_in_stage_may_be_left_empty() -> None:
-    spec = parse_spec(MINIMAL + "  gate:\n")
-    assert spec.stages["gate"].kind == "gate"
+    spec = parse_spec(MINIMAL + "  screenshots:\n")
+    assert spec.stages["screenshots"].kind == "screenshots"
 
 
 def test_a_platform_may_be_declared_without_settings() -> None:

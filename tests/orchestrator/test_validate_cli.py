@@ -19,7 +19,7 @@ platforms: {android: {}, ios: {}}
 stages:
   unit: {run: make test}
   build: {lane: build, needs: [unit], platforms: [android]}
-  gate: {needs: [build]}
+  report: {run: make report, needs: [build], per_platform: false}
 """
 
 INVALID = """\
@@ -58,11 +58,11 @@ def test_without_a_path_it_reads_instep_yml_in_the_current_directory(
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "instep.yml is valid: 3 stage(s), 4 job(s)",
-        "stages: unit, build, gate",
+        "stages: unit, build, report",
         "jobs per platform:",
         "  android: 2 (unit, build)",
         "  ios: 1 (unit)",
-        "  all platforms (run once): 1 (gate)",
+        "  all platforms (run once): 1 (report)",
     ]
 
 
@@ -104,7 +104,7 @@ def test_json_for_a_valid_file_lists_stages_and_their_jobs(tmp_path: Path) -> No
         "stages": [
             {"name": "unit", "kind": "unit", "needs": [], "jobs": ["unit:android", "unit:ios"]},
             {"name": "build", "kind": "build", "needs": ["unit"], "jobs": ["build:android"]},
-            {"name": "gate", "kind": "gate", "needs": ["build"], "jobs": ["gate"]},
+            {"name": "report", "kind": "run", "needs": ["build"], "jobs": ["report"]},
         ],
     }
 

@@ -1,0 +1,57 @@
+"""A job attempt's log on the worker: every line to the local log file (uploaded when the attempt
+ends) and, in batches, to the live log bus the API streams from."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrator.logbus import LogBus
+
+LOG_FLUSH_LINES = 200
+LOG_FLUSH_SECONDS = 0.2
+
+
+class JobLog:
+    """Writes each line to the local log file and, batched, to the live log bus."""
+
+    def __init__(self, logs: LogBus, job_id: int, path: Path) -> None:
+        self.logs = logs
+        self.job_id = job_id
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8", errors="replace")
+        self._pending: list[str] = []
+        self._last_flush = time.monotonic()
+        self._lock = threading.Lock()
+        self.lines = 0
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            self._file.write(text + "\n")
+            self._pending.append(text)
+            self.lines += 1
+            if (
+                len(self._pending) >= LOG_FLUSH_LINES
+                or time.monotonic() - self._last_flush >= LOG_FLUSH_SECONDS
+            ):
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._file.flush()
+            self.logs.append(self.job_id, self._pending)
+            self._pending = []
+        self._last_flush = time.monotonic()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush()
+            self._file.close()
