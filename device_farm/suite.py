@@ -20,6 +20,12 @@ from pathlib import Path
 
 from device_farm.appium_server import AppiumError, AppiumLauncher, AppiumServer
 from device_farm.backends import Backend, BackendError, create_backend
+from device_farm.backends.aws_device_farm import (
+    AwsProfile,
+    DeviceFarm,
+    create_client,
+    run_suite_on_device_farm,
+)
 from device_farm.clock import Clock, SystemClock
 from device_farm.commands import CommandRunner, ProcessCommandRunner
 from device_farm.durations import DurationStore
@@ -70,6 +76,8 @@ class SuiteRequest:
 
 
 BackendFactory = Callable[[DeviceProfile, int, Path], Backend]
+DeviceFarmFactory = Callable[[AwsProfile], DeviceFarm]
+REMOTE_BACKENDS = ("aws-device-farm",)
 
 
 @dataclass
@@ -88,6 +96,15 @@ class SuiteContext:
     holder: str = field(default_factory=lambda: f"suite-{uuid.uuid4().hex[:8]}")
     python: str = sys.executable
     backend_factory: BackendFactory | None = None
+    # AWS Device Farm adapters per profile (tests give one with a stubbed client).
+    device_farm_factory: DeviceFarmFactory | None = None
+    # Relative paths in device profiles (an AWS profile's `app:`) are taken from here.
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def device_farm(self, profile: AwsProfile) -> DeviceFarm:
+        if self.device_farm_factory is not None:
+            return self.device_farm_factory(profile)
+        return DeviceFarm(create_client(profile.region), self.clock)
 
     def backend(self, profile: DeviceProfile, slot: int, log_dir: Path) -> Backend:
         if self.backend_factory is not None:
@@ -133,36 +150,44 @@ def run_suite(request: SuiteRequest, ctx: SuiteContext) -> SuiteReport:
         raise SuiteError(f"suite path {request.path} is not a directory")
     if not request.devices:
         raise SuiteError("no device profile given; pass --device PROFILE (see `instep farm devices`)")
-    profiles = tuple(ctx.inventory.get(name) for name in request.devices)
-    if any(p.backend == "aws-device-farm" for p in profiles):
-        raise SuiteError(
-            "aws-device-farm profiles run through device_farm.backends.aws_device_farm.run_on_device_farm"
-        )
+    every = tuple(ctx.inventory.get(name) for name in request.devices)
+    # Remote profiles run the whole suite on their own devices; local ones share it in shards.
+    profiles = tuple(p for p in every if p.backend not in REMOTE_BACKENDS)
+    remote = tuple(AwsProfile.from_profile(p, ctx.base_dir) for p in every if p.backend in REMOTE_BACKENDS)
     ctx.artifacts_dir.mkdir(parents=True, exist_ok=True)
     tests = collect_tests(request, ctx)
     if not tests:
         raise SuiteError(f"no tests were collected in {request.path}")
     recorded = ctx.durations.load(request.project)
-    n_shards = request.shards or len(profiles)
-    plan = plan_shards(tests, recorded, n_shards)
-    ctx.on_line(
-        f"suite {request.suite}: {len(tests)} tests on {len(plan.shards)} shard(s), predicted makespan "
-        f"{plan.predicted_makespan_s:.1f} s ({len(plan.estimated)} without a recorded duration)"
-    )
-    attempts: dict[str, list[Attempt]] = {t: [] for t in tests}
+    n_shards = (request.shards or len(profiles)) if profiles else 0
+    plan = plan_shards(tests, recorded, n_shards) if profiles else None
+    if plan is not None:
+        ctx.on_line(
+            f"suite {request.suite}: {len(tests)} tests on {len(plan.shards)} shard(s), predicted makespan "
+            f"{plan.predicted_makespan_s:.1f} s ({len(plan.estimated)} without a recorded duration)"
+        )
+    attempts: dict[str, list[Attempt]] = {t: [] for t in tests if profiles}
     shard_reports: list[ShardReport] = []
+    remote_results: list[TestResult] = []
     errors: list[str] = []
 
     with ExitStack() as stack:
+        remote_pool = stack.enter_context(
+            ThreadPoolExecutor(max_workers=max(len(remote), 1), thread_name_prefix="remote")
+        )
+        remote_runs = [
+            remote_pool.submit(_run_remote, profile, n_shards + i, tests, request, ctx)
+            for i, profile in enumerate(remote)
+        ]
         app_url = request.app
         if app_url and Path(app_url).is_dir():
             app_url = stack.enter_context(StaticSite(Path(app_url).resolve())).url
         jobs = [
             _ShardJob(0, s.index, s.tests, s.predicted_s, _rotate(profiles, s.index))
-            for s in plan.shards
+            for s in (plan.shards if plan is not None else ())
             if s.tests
         ]
-        for round_no in range(request.retries + 1):
+        for round_no in range(request.retries + 1 if jobs else 0):
             if round_no > 0:
                 retry = [
                     t for t in tests
@@ -191,12 +216,21 @@ def run_suite(request: SuiteRequest, ctx: SuiteContext) -> SuiteReport:
             if ctx.cancel is not None and ctx.cancel.is_set():
                 errors.append("the suite was canceled")
                 break
+        for future in remote_runs:
+            report, found = future.result()
+            shard_reports.append(report)
+            remote_results.extend(found)
+            if report.error and report.error not in errors:
+                errors.append(report.error)
+        if ctx.cancel is not None and ctx.cancel.is_set() and "the suite was canceled" not in errors:
+            errors.append("the suite was canceled")
 
-    results = tuple(
-        TestResult(t, tuple(attempts[t]), quarantined=t in request.quarantined_tests) for t in tests
+    local_results = tuple(
+        TestResult(t, tuple(attempts[t]), quarantined=t in request.quarantined_tests) for t in attempts
     )
+    results = local_results + tuple(remote_results)
     passed_durations = {
-        r.test_id: r.attempts[-1].duration_s for r in results if r.final in (Final.PASSED, Final.FLAKY)
+        r.test_id: r.attempts[-1].duration_s for r in local_results if r.final in (Final.PASSED, Final.FLAKY)
     }
     if passed_durations:
         ctx.durations.record(request.project, passed_durations)
@@ -210,6 +244,46 @@ def run_suite(request: SuiteRequest, ctx: SuiteContext) -> SuiteReport:
         errors=tuple(errors),
         artifacts_dir=str(ctx.artifacts_dir),
     )
+
+
+def _run_remote(
+    profile: AwsProfile, index: int, tests: Sequence[str], request: SuiteRequest, ctx: SuiteContext
+) -> tuple[ShardReport, list[TestResult]]:
+    """The whole suite on an AWS Device Farm profile, as one shard of round 0. A failure to
+    package, upload or run becomes an error result for every test, like a device that did not boot."""
+    started = time.monotonic()
+    work_dir = ctx.artifacts_dir / "shards" / f"0-{index}"
+    app = Path(request.app) if request.app and Path(request.app).is_file() else None
+    quarantined = request.quarantined_tests
+
+    def remote_id(test: str) -> str:
+        return f"{profile.name}/{test}"
+
+    try:
+        run = run_suite_on_device_farm(
+            profile, ctx.device_farm(profile), suite=request.path, test_ids=tests, work_dir=work_dir,
+            runner=ctx.runner, python=ctx.python, app=app.resolve() if app else None, shard=index,
+            pytest_args=request.pytest_args, cancel=ctx.cancel,
+            on_line=ctx.on_line,
+        )  # fmt: skip
+    except BackendError as exc:
+        ctx.on_line(f"aws {profile.name}: {exc}")
+        failed = [
+            TestResult(
+                remote_id(t), (Attempt(Status.ERROR, 0.0, profile.name, index, str(exc)),), t in quarantined
+            )
+            for t in tests
+        ]
+        report = ShardReport(0, index, profile.name, tuple(tests), 0.0, 0.0, time.monotonic() - started,
+                             str(exc), str(work_dir))  # fmt: skip
+        return report, failed
+    results = [
+        TestResult(r.test_id, r.attempts, r.test_id.split("/", 2)[-1] in quarantined) for r in run.results
+    ]
+    actual = sum(a.duration_s for r in results for a in r.attempts)
+    report = ShardReport(0, index, profile.name, tuple(r.test_id for r in results), 0.0, actual,
+                         time.monotonic() - started, None, str(work_dir))  # fmt: skip
+    return report, results
 
 
 def _rotate(profiles: Sequence[DeviceProfile], by: int) -> tuple[DeviceProfile, ...]:

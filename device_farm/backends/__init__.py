@@ -19,8 +19,8 @@ __all__ = ["Backend", "BackendError", "DeviceDidNotBoot", "Health", "create_back
 def create_backend(
     profile: DeviceProfile, slot: int, *, runner: CommandRunner, clock: Clock, log_dir: Path
 ) -> Backend:
-    """The backend for one leased slot of `profile`. AWS Device Farm runs whole suites remotely and
-    is driven by `device_farm.backends.aws_device_farm` instead."""
+    """The backend for one leased slot of `profile`. AWS Device Farm runs whole suites remotely:
+    the suite runner drives it through `device_farm.backends.aws_device_farm`, with no lease."""
     match profile.backend:
         case "chromium":
             return ChromiumBackend(profile, slot, runner)
@@ -32,5 +32,5 @@ def create_backend(
             return RemoteBackend(profile, slot)
     raise BackendError(
         f"device profile {profile.name!r} uses backend {profile.backend!r}, which does not run a local "
-        "pytest session; use device_farm.backends.aws_device_farm for AWS Device Farm"
+        "pytest session (AWS Device Farm profiles run the whole suite remotely through the suite runner)"
     )

@@ -20,6 +20,7 @@ _COMMANDS: dict[str, str] = {
     "user": "orchestrator.cli.users:user",
     "hook": "orchestrator.cli.hooks:hook",
     "run": "orchestrator.cli.runs:run",
+    "release": "orchestrator.cli.releases:release",
     "lanes": "lanes.cli:lanes",
     "screenshots": "screenshots.cli:screenshots",
     "suite": "device_farm.cli:suite",

@@ -34,6 +34,7 @@ def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
 
 def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     """The scheduler's loop: re-queue jobs of vanished workers, finish stuck cancels."""
+    from orchestrator.releases.flows import settle_gates
     from orchestrator.scheduler import reconcile
 
     while not stop.wait(ctx.settings.reconcile_seconds):
@@ -42,6 +43,10 @@ def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-un
                 dispatches = reconcile(
                     s, timedelta(seconds=ctx.settings.lost_after_seconds), ctx.settings.max_infra_attempts
                 )
+                s.commit()
+            ctx.dispatcher.jobs(dispatches)
+            with ctx.db.session() as s:  # waiting gates move with the clock (freeze, soak)
+                dispatches = settle_gates(ctx, s)
                 s.commit()
             ctx.dispatcher.jobs(dispatches)
         except Exception:  # the loop must survive a database hiccup; the next tick retries

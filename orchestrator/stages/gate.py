@@ -1,7 +1,7 @@
-"""The `gate` stage kind, until the releases work replaces this module: a gate waits for the
-release checklist and runs no command, and this version has no checklist, so `instep validate`
-and planning refuse every gate stage with a message saying so (instead of a run failing at the
-gate)."""
+"""The `gate` stage kind: the release checklist as a job of the run. Its attempt shows the
+checklist in the job log and leaves the job `waiting` (no worker held); from then on
+`orchestrator.releases.settlement` re-evaluates it whenever a fact changes (a cut, an approval,
+a review, the clock) and moves it to `succeeded` exactly once, which releases `submit`."""
 
 from __future__ import annotations
 
@@ -14,25 +14,23 @@ from orchestrator.stages.base import Attempt, Outcome, Problem
 if TYPE_CHECKING:
     from orchestrator.spec.model import StageSpec
 
-NOT_YET = "gate stages arrive with releases, which this version of Instep does not have yet"
+WAIT_REASON = "waiting for the release gate"
 
 
 class GateStage:
     name = "gate"
     accepts: frozenset[str] = frozenset()
-    # A gate holds the whole release, not one platform's build.
+    # One gate for the whole release unless `per_platform: true` lets each platform pass alone.
     defaults: Mapping[str, Any] = MappingProxyType({"per_platform": False})
-    wait_reason = None
+    wait_reason = WAIT_REASON
 
     def check(self, name: str, stage: StageSpec) -> list[Problem]:
         at = ("stages", name)
-        declared = [key for key in ("run", "lane") if getattr(stage, key) is not None]
-        if declared:
-            return [
-                Problem((*at, key), f"gate stage {name!r} runs no command (expected no `{key}:`)", "key")
-                for key in declared
-            ]
-        return [Problem(at, f"stage {name!r}: {NOT_YET} (remove the stage for now)", "key")]
+        return [
+            Problem((*at, key), f"gate stage {name!r} runs no command (expected no `{key}:`)", "key")
+            for key in ("run", "lane")
+            if getattr(stage, key) is not None
+        ]
 
     def default_queue(self, platform: str | None) -> str:
         return "default"
@@ -41,5 +39,23 @@ class GateStage:
         return False
 
     def run(self, attempt: Attempt) -> Outcome:
-        # Only reachable for a job planned before validation refused gates.
-        return Outcome("failed", f"stage {attempt.job.stage!r}: {NOT_YET}")
+        from sqlalchemy import select
+
+        from orchestrator.db.models import Run, utcnow
+        from orchestrator.releases.models import Release
+        from orchestrator.releases.settlement import checklists
+
+        ctx, work = attempt.ctx, attempt.work
+        with ctx.db.read_session() as session:
+            run = session.get(Run, work.run_id)
+            assert run is not None
+            release = session.scalar(select(Release).where(Release.run_id == run.id))
+            lists = checklists(session, run, release, utcnow())
+        mine = {p: c for p, c in lists.items() if work.job.platform in (None, p)}
+        for platform, checklist in mine.items():
+            for line in checklist.lines:
+                attempt.log.line(f"instep: gate {platform}: {line.state:7} {line.title}: {line.reason}")
+        blocking = [f"{p}: {c.blocking()}" for p, c in mine.items() if not c.passed]
+        # Always wait: the settlement moves the job on under its row lock, so `submit` is
+        # released exactly once even when this attempt and an approval race.
+        return Outcome("waiting", f"{WAIT_REASON}: " + "; ".join(blocking) if blocking else WAIT_REASON)
