@@ -10,7 +10,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.notifications.outgoing import Outgoing
+from orchestrator.notifications.outgoing import Outgoing, outcome_phrase
 
 PROVIDERS = ("github", "gitlab")
 DEFAULT_API_URLS = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
@@ -61,10 +61,8 @@ def description(run: dict[str, Any]) -> str:
     reason = run.get("reason")
     if status == "running":
         text = f"Instep run #{run['number']} is running"
-    elif reason:
-        text = f"Instep run #{run['number']} {status}: {reason}"
     else:
-        text = f"Instep run #{run['number']} {status}"
+        text = f"Instep run #{run['number']} {outcome_phrase(status, reason)}"
     text = " ".join(text.split())
     if len(text) > GITHUB_DESCRIPTION_MAX:
         text = text[: GITHUB_DESCRIPTION_MAX - 1] + "…"

@@ -27,6 +27,15 @@ def absolute_url(base_url: str, payload: dict[str, Any]) -> str | None:
     return base_url.rstrip("/") + path
 
 
+def outcome_phrase(status: str, reason: str | None) -> str:
+    """`failed: stage unit failed`, without saying the status twice when the reason starts with it."""
+    if not reason:
+        return status
+    if reason.split(":", 1)[0].split(" ", 1)[0] == status:
+        return reason
+    return f"{status}: {reason}"
+
+
 def summary(project: str, event: str, payload: dict[str, Any]) -> str:
     text = payload.get("summary")
     if isinstance(text, str) and text.strip():

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from orchestrator.db.models import Project, Run, utcnow
 from orchestrator.notifications.commit_status import REPORTED
 from orchestrator.notifications.models import PENDING, NotificationDelivery
+from orchestrator.notifications.outgoing import outcome_phrase
 from orchestrator.notifications.service import commit_status_of, new_delivery_id, publish
 
 RUN_EVENTS = {
@@ -41,11 +42,9 @@ def run_summary(project: Project, run: Run) -> str:
     ref = run.ref.removeprefix("refs/heads/")
     where = f"{ref} ({run.sha[:8]})"
     if run.status == "waiting":
-        text = f"{project.name} run #{run.number} on {where} is waiting: {run.reason or 'for review'}"
+        text = f"{project.name} run #{run.number} on {where} is {outcome_phrase('waiting', run.reason or 'waiting for review')}"
     else:
-        text = f"{project.name} run #{run.number} on {where} {run.status}"
-        if run.reason:
-            text += f": {run.reason}"
+        text = f"{project.name} run #{run.number} on {where} {outcome_phrase(run.status, run.reason)}"
     return text
 
 
