@@ -7,6 +7,7 @@ import logging
 from orchestrator.context import Context
 from orchestrator.db.models import Project, Run
 from orchestrator.planner import Trigger, plan_run
+from orchestrator.projects import clone_url
 from orchestrator.scheduler import advance, apply_plan, fail_planning
 from orchestrator.spec import SpecError, parse_spec
 from orchestrator.workspaces import WorkspaceError, ensure_commit, read_file_at
@@ -25,7 +26,7 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
         project = s.get(Project, run.project_id)
         assert project is not None
         has_jobs = bool(run.jobs)
-        repo_url, project_id, sha, ref, trigger = project.repo_url, project.id, run.sha, run.ref, run.trigger
+        repo_url, project_id, sha, ref, trigger = clone_url(project, ctx.sealer), project.id, run.sha, run.ref, run.trigger
     if has_jobs:  # a rerun carries its jobs over; nothing to plan
         with ctx.db.session() as s:
             dispatches = advance(s, run_id)

@@ -1,4 +1,8 @@
-"""Projects: registration, lookup by webhook match name, secrets."""
+"""Projects: registration, lookup by webhook match name, secrets.
+
+A clone URL with credentials in it is stored twice: redacted in `repo_url` (what every reader
+is shown: `https://***@host/o/r.git`) and whole, sealed, in `repo_url_sealed`; only
+`clone_url` opens it, for git."""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orchestrator.clone_urls import credentials_in, redacted_url
 from orchestrator.db.models import Project
 from orchestrator.sealing import Sealer
 from toolrun.redaction import SecretTooShort, check_secret
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+MAX_MATCH_CHARS = 300
 
 
 class ProjectError(Exception):
@@ -30,7 +36,8 @@ class ProjectExists(ProjectError):
 
 
 def default_match_name(url: str) -> str:
-    """`owner/name` from the last two path segments of a clone URL, without `.git`."""
+    """The repository name webhooks carry for a clone URL: its path without `.git` (GitHub
+    `owner/name`, GitLab `group/sub/name`), or the last two segments for a local repository."""
     from orchestrator.webhooks import default_match_name as from_url
 
     return from_url(url)
@@ -49,19 +56,25 @@ def create_project(
 ) -> Project:
     if not NAME_RE.match(name):
         raise ProjectError(f"project name {name!r} must be 1-100 letters, digits, '.', '_' or '-'")
-    if not repo_url.strip():
+    repo_url = repo_url.strip()
+    if not repo_url:
         raise ProjectError("repo URL is empty")
+    shown = redacted_url(repo_url)
     try:
         match = match_name or default_match_name(repo_url)
-    except ValueError as exc:
+    except ValueError:
         raise ProjectError(
-            f"cannot derive --match from {repo_url!r}: {exc}; pass --match OWNER/NAME"
-        ) from exc
+            f"cannot derive --match from {shown!r}: it has fewer than two path segments; "
+            "pass --match OWNER/NAME"
+        ) from None
+    if len(match) > MAX_MATCH_CHARS or not match.strip():
+        raise ProjectError(f"--match must be 1-{MAX_MATCH_CHARS} characters")
     for key, value in (secrets or {}).items():
         check_secret_key(key, value)
     project = Project(
         name=name,
-        repo_url=repo_url,
+        repo_url=shown,
+        repo_url_sealed=sealer.seal(repo_url) if credentials_in(repo_url) else None,
         match_name=match,
         webhook_secret=sealer.seal(webhook_secret or secrets_module.token_urlsafe(32)),
         secrets={k: sealer.seal(v) for k, v in (secrets or {}).items()},
@@ -99,6 +112,16 @@ def get_project(session: Session, name: str) -> Project:
 
 def find_by_match_name(session: Session, repository: str) -> Project | None:
     return session.scalar(select(Project).where(Project.match_name == repository).order_by(Project.id))
+
+
+def clone_url(project: Project, sealer: Sealer) -> str:
+    """The URL git clones from, with its credentials if it has any (for workers only)."""
+    return sealer.open(project.repo_url_sealed) if project.repo_url_sealed else project.repo_url
+
+
+def shown_repo_url(project: Project) -> str:
+    """The URL every reader is shown (redacted even for rows stored before 0008 sealed them)."""
+    return redacted_url(project.repo_url)
 
 
 def webhook_secret(project: Project, sealer: Sealer) -> str:

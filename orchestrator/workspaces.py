@@ -1,6 +1,9 @@
 """Git workspaces on a worker: one cached mirror per project, a fresh checkout per job.
 
-Instep clones only from the URL registered for the project, never from a webhook payload."""
+Instep clones only from the URL registered for the project, never from a webhook payload. A URL
+with credentials (`https://x-access-token:TOKEN@host/o/r.git`) is cloned with them, but git is
+given the URL without them and the credentials in its environment (`clone_urls`), so they are
+neither on a command line nor in the mirror's config, and every message shows the URL redacted."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from orchestrator.clone_urls import git_credential_config, public_url, redacted_url, scrub
+
 GIT_TIMEOUT_SECONDS = 600
 
 
@@ -19,12 +24,16 @@ class WorkspaceError(Exception):
     """Git could not provide the commit; the message names the URL and git's own words."""
 
 
-def _git(args: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_SECONDS) -> str:
+def _git(
+    args: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_SECONDS, remote: str | None = None
+) -> str:
+    """Run git; `remote` is the clone URL (with its credentials) this command talks to."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "GIT_TERMINAL_PROMPT": "0",
         "LC_ALL": "C",
+        **(git_credential_config(remote) if remote else {}),
     }
     try:
         proc = subprocess.run(
@@ -33,7 +42,8 @@ def _git(args: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_
     except subprocess.TimeoutExpired as exc:
         raise WorkspaceError(f"git {args[0]} timed out after {timeout:.0f} s") from exc
     if proc.returncode != 0:
-        raise WorkspaceError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip()[-2000:]}")
+        stderr = scrub(proc.stderr, remote) if remote else proc.stderr
+        raise WorkspaceError(f"git {' '.join(args[:2])} failed: {stderr.strip()[-2000:]}")
     return proc.stdout
 
 
@@ -49,19 +59,20 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def ensure_commit(mirrors_dir: Path, project_id: int, repo_url: str, sha: str) -> Path:
-    """Return the project's mirror, fetched so that it holds `sha`."""
+    """Return the project's mirror, fetched so that it holds `sha`. `repo_url` is the clone URL
+    with its credentials, if any (`projects.clone_url`)."""
     mirror = mirrors_dir / f"project-{project_id}.git"
     with _locked(mirrors_dir / f"project-{project_id}.lock"):
         if not (mirror / "HEAD").exists():
             if mirror.exists():
                 shutil.rmtree(mirror)
-            _git(["clone", "--mirror", "--quiet", "--", repo_url, str(mirror)])
+            _git(["clone", "--mirror", "--quiet", "--", public_url(repo_url), str(mirror)], remote=repo_url)
         else:
-            _git(["remote", "set-url", "origin", repo_url], cwd=mirror)
+            _git(["remote", "set-url", "origin", public_url(repo_url)], cwd=mirror)
             if not _has_commit(mirror, sha):
-                _git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
+                _git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror, remote=repo_url)
         if not _has_commit(mirror, sha):
-            raise WorkspaceError(f"commit {sha} is not in {repo_url} (fetched just now)")
+            raise WorkspaceError(f"commit {sha} is not in {redacted_url(repo_url)} (fetched just now)")
     return mirror
 
 
@@ -83,16 +94,16 @@ def fetch_ref(mirrors_dir: Path, project_id: int, repo_url: str, ref: str) -> st
     mirror = mirrors_dir / f"project-{project_id}.git"
     with _locked(mirrors_dir / f"project-{project_id}.lock"):
         if not (mirror / "HEAD").exists():
-            _git(["clone", "--mirror", "--quiet", "--", repo_url, str(mirror)])
+            _git(["clone", "--mirror", "--quiet", "--", public_url(repo_url), str(mirror)], remote=repo_url)
         else:
-            _git(["remote", "set-url", "origin", repo_url], cwd=mirror)
-            _git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
+            _git(["remote", "set-url", "origin", public_url(repo_url)], cwd=mirror)
+            _git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror, remote=repo_url)
         for candidate in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
             try:
                 return resolve_ref(mirror, candidate)
             except WorkspaceError:
                 continue
-    raise WorkspaceError(f"ref {ref!r} does not exist in {repo_url}")
+    raise WorkspaceError(f"ref {ref!r} does not exist in {redacted_url(repo_url)}")
 
 
 def read_file_at(mirror: Path, sha: str, path: str) -> str | None:

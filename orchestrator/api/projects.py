@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 def project_out(p: Project) -> ProjectOut:
     return ProjectOut(
         name=p.name,
-        repo_url=p.repo_url,
+        repo_url=service.shown_repo_url(p),
         match=p.match_name,
         default_branch=p.default_branch,
         secret_names=sorted(p.secrets),

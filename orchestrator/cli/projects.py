@@ -30,12 +30,19 @@ def project() -> None:
 
 @project.command("add")
 @click.argument("name")
-@click.option("--repo", "repo_url", required=True, help="Clone URL Instep fetches from (https, ssh or file).")
+@click.option(
+    "--repo",
+    "repo_url",
+    required=True,
+    help="Clone URL Instep fetches from (https, ssh or file). Credentials in it "
+    "(https://user:token@host/...) are stored sealed and shown as ***.",
+)
 @click.option(
     "--match",
     "match_name",
     default=None,
-    help="OWNER/NAME that webhooks carry (default: the URL's last two path segments).",
+    help="Repository name that webhooks carry (default: the URL's path without .git, e.g. "
+    "acme/shop or GitLab's group/sub/shop; for file:// and local paths the last two segments).",
 )
 @click.option("--webhook-secret", default=None, help="Shared webhook secret (default: generated).")
 @click.option(
@@ -57,7 +64,7 @@ def add(
     as_json: bool,
 ) -> None:
     """Register the app repository REPO as project NAME."""
-    from orchestrator.projects import ProjectError, create_project
+    from orchestrator.projects import ProjectError, create_project, shown_repo_url
     from orchestrator.projects import webhook_secret as reveal
     from orchestrator.sealing import Sealer
 
@@ -80,7 +87,7 @@ def add(
         s.commit()
         data = {
             "name": p.name,
-            "repo_url": p.repo_url,
+            "repo_url": shown_repo_url(p),
             "match": p.match_name,
             "webhook_secret": reveal(p, sealer),
             "secret_names": sorted(p.secrets),
@@ -96,14 +103,14 @@ def add(
 @json_option
 def list_(as_json: bool) -> None:
     """List registered projects."""
-    from orchestrator.projects import list_projects
+    from orchestrator.projects import list_projects, shown_repo_url
 
     db = _database()
     with db.session() as s:
         rows = [
             {
                 "name": p.name,
-                "repo_url": p.repo_url,
+                "repo_url": shown_repo_url(p),
                 "match": p.match_name,
                 "default_branch": p.default_branch,
                 "secret_names": sorted(p.secrets),

@@ -33,7 +33,10 @@ class Project(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Shown to readers: credentials in the URL are replaced by *** (orchestrator.clone_urls).
     repo_url: Mapped[str] = mapped_column(String(1000))
+    # The whole URL, sealed, when it carries credentials; None otherwise (clone from repo_url).
+    repo_url_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Webhooks reach the project whose match name equals the payload's repository full name.
     match_name: Mapped[str] = mapped_column(String(300), index=True)
     # Both sealed with orchestrator.sealing (never stored in clear).

@@ -250,3 +250,24 @@ def test_an_unsigned_25_mb_flood_is_refused_without_decoding(api: Api) -> None:
 def test_unknown_webhook_provider_is_404(api: Api) -> None:
     r = api.client.post("/api/webhooks/bitbucket", content=b"{}", headers={"Content-Type": "application/json"})
     assert r.status_code == 404 and "expected github, gitlab, git" in r.json()["detail"]
+
+
+def test_a_repo_url_with_credentials_is_sealed_and_shown_redacted(api: Api) -> None:
+    from sqlalchemy import text
+
+    from orchestrator.db.models import Project
+    from orchestrator.projects import clone_url
+
+    url = "https://x-access-token:ghs_TOKENvalue123@github.com/acme/shop.git"
+    r = api.client.post("/api/projects", json={"name": "shop", "repo_url": url}, headers=api.as_("admin"))
+    assert r.status_code == 201 and r.json()["repo_url"] == "https://***@github.com/acme/shop.git"
+    answers = [
+        api.client.get("/api/projects", headers=api.as_("qa")).text,
+        api.client.get("/api/projects/shop", headers=api.as_("developer")).text,
+        api.client.put("/api/projects/shop/secrets", json={"set": {}}, headers=api.as_("admin")).text,
+    ]
+    assert all("ghs_TOKENvalue123" not in a and "https://***@github.com/acme/shop.git" in a for a in answers)
+    with api.ctx.db.session() as s:
+        raw = " ".join(str(v) for v in s.execute(text("SELECT repo_url, repo_url_sealed FROM projects")).one())
+        assert "ghs_TOKENvalue123" not in raw
+        assert clone_url(s.query(Project).one(), api.ctx.sealer) == url  # what the worker clones with

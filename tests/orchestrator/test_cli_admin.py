@@ -73,6 +73,31 @@ def test_project_add_and_list(env: dict[str, str], tmp_path: Path) -> None:
     assert "abcd1234" not in invoke(env, "project", "list").output
 
 
+def test_project_add_defaults_match_to_the_full_gitlab_namespace(env: dict[str, str]) -> None:
+    r = invoke(env, "project", "add", "shop", "--repo", "https://gitlab.com/group/sub/shop.git", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["match"] == "group/sub/shop"
+    r = invoke(env, "project", "add", "local", "--repo", "file:///srv/git/acme/shop.git", "--json")
+    assert json.loads(r.output)["match"] == "acme/shop"
+    assert "GitLab's group/sub/shop" in " ".join(invoke(env, "project", "add", "--help").output.split())
+
+
+def test_project_add_with_credentials_in_the_url_never_shows_them(env: dict[str, str], tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    url = "https://x-access-token:ghs_s3cretT0ken@github.com/acme/shop.git"
+    r = invoke(env, "project", "add", "shop", "--repo", url, "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["repo_url"] == "https://***@github.com/acme/shop.git" and data["match"] == "acme/shop"
+    for output in (invoke(env, "project", "list").output, invoke(env, "project", "list", "--json").output):
+        assert "ghs_s3cretT0ken" not in output and "https://***@github.com/acme/shop.git" in output
+    db = Database(f"sqlite:///{tmp_path / 'home' / 'instep.db'}")
+    with db.session() as s:
+        row = " ".join(str(v) for v in s.execute(text("SELECT repo_url, repo_url_sealed FROM projects")).one())
+    assert "ghs_s3cretT0ken" not in row and "sealed:v1:" in row
+
+
 def test_token_create_prints_the_token_once_and_stores_a_hash(env: dict[str, str], tmp_path: Path) -> None:
     data = json.loads(invoke(env, "token", "create", "--role", "qa", "--json").output)
     assert data["role"] == "qa" and data["token"].startswith("inst_")

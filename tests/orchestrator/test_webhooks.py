@@ -454,6 +454,32 @@ def test_default_match_name_is_the_last_two_path_segments_without_dot_git(url: s
     assert default_match_name(url) == "acme/shop"
 
 
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        ("https://gitlab.com/group/sub/shop.git", "group/sub/shop"),
+        ("https://gitlab.com/group/sub/deeper/shop", "group/sub/deeper/shop"),
+        ("git@gitlab.com:group/sub/shop.git", "group/sub/shop"),
+        ("ssh://git@gitlab.acme.example:2222/group/sub/shop.git", "group/sub/shop"),
+        ("https://oauth2:glpat-s3cret@gitlab.com/group/sub/shop.git", "group/sub/shop"),
+        # A local repository keeps the last two segments, whatever directories hold it.
+        ("file:///srv/git/group/sub/shop.git", "sub/shop"),
+        ("/srv/git/group/sub/shop.git", "sub/shop"),
+    ],
+)
+def test_default_match_name_of_a_server_url_is_its_whole_path(url: str, match: str) -> None:
+    assert default_match_name(url) == match
+
+
+def test_gitlab_subgroup_push_reaches_the_project_matching_the_whole_path() -> None:
+    data = json.loads(fixture("gitlab_push.json"))
+    data["project"]["path_with_namespace"] = "group/sub/shop"
+    body = json.dumps(data).encode()
+    assert address(GITLAB, gitlab_headers(), body).repository == "group/sub/shop"
+    notice = read_delivery(GITLAB, gitlab_headers(), body, SECRET)
+    assert isinstance(notice, PushNotice) and notice.repository == "group/sub/shop"
+
+
 @pytest.mark.parametrize("url", ["shop.git", "https://github.com/shop", "git@github.com:shop.git", "", "/"])
 def test_default_match_name_needs_two_segments(url: str) -> None:
     with pytest.raises(ValueError, match="fewer than two path segments"):
