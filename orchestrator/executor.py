@@ -18,7 +18,7 @@ from orchestrator.db.models import Artifact, Job, Project, Run
 from orchestrator.job_environment import job_env
 from orchestrator.joblog import JobLog
 from orchestrator.jobspec import JobPlan, JobSpecError
-from orchestrator.projects import job_secrets
+from orchestrator.projects import clone_url, job_secrets
 from orchestrator.scheduler import finish_attempt, heartbeat, start_attempt
 from orchestrator.stages import Attempt, JobWork, Outcome, UnknownStageKind, stage_kind
 from orchestrator.workspaces import WorkspaceError, checkout, ensure_commit
@@ -61,7 +61,7 @@ def _load_work(ctx: Context, job_id: int, attempt: int, worker: str) -> JobWork 
             job=plan,
             project_id=project.id,
             project_name=project.name,
-            repo_url=project.repo_url,
+            repo_url=clone_url(project, ctx.sealer),
             secrets=job_secrets(project, ctx.sealer),
             ref=run.ref,
             sha=run.sha,
