@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from orchestrator.api import projects, reviews, runs, webhooks
 from orchestrator.context import Context
+from orchestrator.notifications.routes import router as notifications_router
 from orchestrator.releases.routes import router as releases_router
 
 
@@ -22,6 +23,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(reviews.router)
     app.include_router(releases_router)
+    app.include_router(notifications_router)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:

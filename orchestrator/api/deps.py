@@ -1,11 +1,12 @@
-"""Request dependencies: the service context, a database session, and role checks."""
+"""Request dependencies: the service context, a database session, role checks, and the id types
+of path and query parameters."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,14 @@ def get_read_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[
     with ctx.db.read_session() as session:
         yield session
 
+
+# Row ids are 64-bit at most in every database Instep runs on; a larger number can name no row
+# and must answer 422 before it reaches the driver (SQLite raises OverflowError on it).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id (1 to 2^63-1)")]
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="an id from `next_before`: items older than it")
+]
 
 ContextDep = Annotated[Context, Depends(get_context)]
 SessionDep = Annotated[Session, Depends(get_session)]

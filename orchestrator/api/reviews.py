@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from orchestrator import reviews as service
-from orchestrator.api.deps import ContextDep, Reader, ReadSessionDep, SessionDep, require
+from orchestrator.api.deps import ContextDep, Id, Reader, ReadSessionDep, SessionDep, require
 from orchestrator.artifacts import ArtifactError
 from orchestrator.baselines import BlobAdapter, repository
 from orchestrator.db.models import ApiToken, Comparison, Project, Review, Run
@@ -92,7 +92,7 @@ def _out(session, c: Comparison) -> ComparisonOut:  # type: ignore[no-untyped-de
 
 
 @router.get("/runs/{run_id}/comparisons", response_model=list[ComparisonOut])
-def list_comparisons(run_id: int, session: ReadSessionDep, _: Reader) -> list[ComparisonOut]:
+def list_comparisons(run_id: Id, session: ReadSessionDep, _: Reader) -> list[ComparisonOut]:
     if session.get(Run, run_id) is None:
         raise HTTPException(404, f"no run with id {run_id}")
     rows = session.scalars(
@@ -103,7 +103,7 @@ def list_comparisons(run_id: int, session: ReadSessionDep, _: Reader) -> list[Co
 
 @router.post("/comparisons/{comparison_id}/review", response_model=ComparisonOut)
 def review_one(
-    comparison_id: int, body: ReviewIn, session: SessionDep, ctx: ContextDep, token: QA
+    comparison_id: Id, body: ReviewIn, session: SessionDep, ctx: ContextDep, token: QA
 ) -> ComparisonOut:
     try:
         _row, dispatches = service.review(
@@ -121,7 +121,7 @@ def review_one(
 
 
 @router.post("/runs/{run_id}/review", response_model=RunReviewOut)
-def review_run(run_id: int, body: ReviewIn, session: SessionDep, ctx: ContextDep, token: QA) -> RunReviewOut:
+def review_run(run_id: Id, body: ReviewIn, session: SessionDep, ctx: ContextDep, token: QA) -> RunReviewOut:
     """Approve or reject every comparison of the run that still needs a decision."""
     if session.get(Run, run_id) is None:
         raise HTTPException(404, f"no run with id {run_id}")
@@ -149,7 +149,7 @@ def review_run(run_id: int, body: ReviewIn, session: SessionDep, ctx: ContextDep
     responses={200: {"content": {"image/png": {}}}},
 )
 def comparison_image(
-    comparison_id: int,
+    comparison_id: Id,
     kind: Literal["baseline", "candidate", "diff", "thumbnail"],
     session: ReadSessionDep,
     ctx: ContextDep,

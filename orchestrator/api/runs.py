@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from orchestrator import projects as project_service
 from orchestrator import runs as service
-from orchestrator.api.deps import ContextDep, Developer, Reader, ReadSessionDep, SessionDep
+from orchestrator.api.deps import BeforeId, ContextDep, Developer, Id, Reader, ReadSessionDep, SessionDep
 from orchestrator.api.schemas import ArtifactOut, EventOut, JobOut, RunDetail, RunOut, RunPage, TriggerIn
 from orchestrator.artifacts import ArtifactError
 from orchestrator.context import Context
@@ -87,7 +87,7 @@ def list_runs(
     project: str | None = None,
     status: str | None = None,
     ref: str | None = None,
-    before: int | None = None,
+    before: BeforeId = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> RunPage:
     proj = None
@@ -110,7 +110,7 @@ def trigger_run(body: TriggerIn, session: SessionDep, ctx: ContextDep, token: De
     if sha is None:
         # Resolving a branch needs the repository; a manual trigger may wait for one fetch.
         try:
-            sha = fetch_ref(ctx.settings.mirrors_dir, project.id, project.repo_url, body.ref)
+            sha = fetch_ref(ctx.settings.mirrors_dir, project.id, project_service.clone_url(project, ctx.sealer), body.ref)
         except WorkspaceError as exc:
             raise HTTPException(422, str(exc)) from exc
     ref = body.ref if body.ref.startswith("refs/") else f"refs/heads/{body.ref}"
@@ -123,12 +123,12 @@ def trigger_run(body: TriggerIn, session: SessionDep, ctx: ContextDep, token: De
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
-def get_run(run_id: int, session: ReadSessionDep, _: Reader) -> RunDetail:
+def get_run(run_id: Id, session: ReadSessionDep, _: Reader) -> RunDetail:
     return run_detail(session, _get_run(session, run_id))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)
-def cancel_run(run_id: int, session: SessionDep, ctx: ContextDep, _: Developer) -> RunOut:
+def cancel_run(run_id: Id, session: SessionDep, ctx: ContextDep, _: Developer) -> RunOut:
     run = _get_run(session, run_id)
     try:
         service.request_cancel(session, run)
@@ -140,7 +140,7 @@ def cancel_run(run_id: int, session: SessionDep, ctx: ContextDep, _: Developer) 
 
 
 @router.post("/runs/{run_id}/rerun", status_code=201, response_model=RunOut)
-def rerun(run_id: int, session: SessionDep, ctx: ContextDep, token: Developer) -> RunOut:
+def rerun(run_id: Id, session: SessionDep, ctx: ContextDep, token: Developer) -> RunOut:
     run = _get_run(session, run_id)
     try:
         new = service.rerun_failed(session, run, created_by=f"token:{token.name}")
@@ -171,7 +171,7 @@ def _stored_log(session, ctx: Context, job: Job) -> Iterator[bytes] | None:  # t
 
 
 @router.get("/jobs/{job_id}/log", response_class=PlainTextResponse)
-def job_log(job_id: int, session: ReadSessionDep, ctx: ContextDep, _: Reader):  # type: ignore[no-untyped-def]
+def job_log(job_id: Id, session: ReadSessionDep, ctx: ContextDep, _: Reader):  # type: ignore[no-untyped-def]
     job = _job(session, job_id)
     if job.status in FINAL_JOB:
         stored = _stored_log(session, ctx, job)
@@ -183,7 +183,7 @@ def job_log(job_id: int, session: ReadSessionDep, ctx: ContextDep, _: Reader):  
 
 @router.get("/jobs/{job_id}/log/stream")
 def job_log_stream(
-    job_id: int,
+    job_id: Id,
     ctx: ContextDep,
     _: Reader,
     last_event_id: Annotated[int | None, Header()] = None,
@@ -215,7 +215,7 @@ def job_log_stream(
 
 @router.get("/artifacts/{artifact_id}")
 def download_artifact(
-    artifact_id: int, session: ReadSessionDep, ctx: ContextDep, _: Reader
+    artifact_id: Id, session: ReadSessionDep, ctx: ContextDep, _: Reader
 ) -> StreamingResponse:
     row = session.get(Artifact, artifact_id)
     if row is None:

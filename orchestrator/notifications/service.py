@@ -258,3 +258,9 @@ def retry_dead_letter(
     delivery.finished_at = None
     session.flush()
     return delivery
+
+
+def project_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Project.id, Project.name).where(Project.id.in_(ids))).tuples().all())

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.actors import Actor, require_actor
-from orchestrator.api.deps import ContextDep, ReadSessionDep, SessionDep
+from orchestrator.api.deps import BeforeId, ContextDep, Id, ReadSessionDep, SessionDep
 from orchestrator.db.models import Project, utcnow
 from orchestrator.releases import flows, service, settlement
 from orchestrator.releases.models import Release
@@ -170,7 +170,7 @@ def list_releases(
     _: Reader,
     project: str | None = None,
     state: str | None = None,
-    before: int | None = None,
+    before: BeforeId = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> ReleasePage:
     try:
@@ -184,7 +184,7 @@ def list_releases(
 
 
 @router.get("/{release_id}", response_model=ReleaseDetail)
-def show_release(release_id: int, session: ReadSessionDep, _: Reader) -> ReleaseDetail:
+def show_release(release_id: Id, session: ReadSessionDep, _: Reader) -> ReleaseDetail:
     """The release with each platform's gate checklist (check, state, reason) as of now."""
     try:
         release = service.get_release(session, release_id)
@@ -213,20 +213,20 @@ def _decide(decision: str, release_id: int, body: DecisionIn, session, ctx, acto
 
 
 @router.post("/{release_id}/approve", response_model=ReleaseDetail)
-def approve(release_id: int, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver) -> ReleaseDetail:
+def approve(release_id: Id, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver) -> ReleaseDetail:
     """QA signs off (role qa) or a release manager approves (role release_manager); an admin
     only as an override with `override_reason`."""
     return _decide("approve", release_id, body, session, ctx, actor)
 
 
 @router.post("/{release_id}/reject", response_model=ReleaseDetail)
-def reject(release_id: int, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver) -> ReleaseDetail:
+def reject(release_id: Id, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver) -> ReleaseDetail:
     """Reject with a comment; the gate stays blocked until someone in that role approves again."""
     return _decide("reject", release_id, body, session, ctx, actor)
 
 
 @router.post("/{release_id}/cancel", response_model=ReleaseDetail)
-def cancel(release_id: int, body: CancelIn, session: SessionDep, ctx: ContextDep, actor: ReleaseManager) -> ReleaseDetail:
+def cancel(release_id: Id, body: CancelIn, session: SessionDep, ctx: ContextDep, actor: ReleaseManager) -> ReleaseDetail:
     try:
         release, dispatches = flows.cancel(ctx, session, release_id, actor, body.reason)
     except service.ReleaseError as exc:
@@ -237,7 +237,7 @@ def cancel(release_id: int, body: CancelIn, session: SessionDep, ctx: ContextDep
 
 
 @router.get("/{release_id}/audit", response_model=list[AuditOut])
-def audit_trail(release_id: int, session: ReadSessionDep, _: Reader) -> list[AuditOut]:
+def audit_trail(release_id: Id, session: ReadSessionDep, _: Reader) -> list[AuditOut]:
     """Everything anyone did to the release, oldest first (append-only)."""
     try:
         service.get_release(session, release_id)

@@ -271,3 +271,57 @@ def test_a_repo_url_with_credentials_is_sealed_and_shown_redacted(api: Api) -> N
         raw = " ".join(str(v) for v in s.execute(text("SELECT repo_url, repo_url_sealed FROM projects")).one())
         assert "ghs_TOKENvalue123" not in raw
         assert clone_url(s.query(Project).one(), api.ctx.sealer) == url  # what the worker clones with
+
+
+# --- ids out of range ----------------------------------------------------------------------------
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", f"/api/runs/{HUGE}"),
+        ("post", f"/api/runs/{HUGE}/cancel"),
+        ("post", f"/api/runs/{HUGE}/rerun"),
+        ("get", f"/api/jobs/{HUGE}/log"),
+        ("get", f"/api/jobs/{HUGE}/log/stream"),
+        ("get", f"/api/artifacts/{HUGE}"),
+        ("get", f"/api/runs/{HUGE}/comparisons"),
+        ("get", f"/api/runs?before={HUGE}"),
+        ("get", "/api/runs/-1"),
+        ("get", "/api/runs?before=0"),
+    ],
+)
+def test_ids_out_of_range_answer_422_not_500(api: Api, method: str, path: str) -> None:
+    r = getattr(api.client, method)(path, headers=api.as_("admin"))
+    assert r.status_code == 422, (r.status_code, r.text)
+
+
+def test_the_largest_id_is_simply_not_found(api: Api) -> None:
+    r = api.client.get(f"/api/runs/{2**63 - 1}", headers=api.as_("qa"))
+    assert r.status_code == 404
+    r = api.client.get("/api/runs", params={"before": 2**63 - 1}, headers=api.as_("qa"))
+    assert r.status_code == 200 and r.json()["runs"] == []
+
+
+def test_every_integer_path_parameter_and_before_is_bounded(api: Api) -> None:
+    """The OpenAPI document shows each route's id type; a new route with a bare `int` id fails
+    here (use `orchestrator.api.deps.Id` / `BeforeId`)."""
+    doc = api.client.get("/openapi.json").json()
+    unbounded = []
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                types = [schema] + schema.get("anyOf", [])
+                if not any(t.get("type") == "integer" for t in types):
+                    continue
+                if parameter["in"] == "path" or parameter["name"] == "before":
+                    bounded = [t for t in types if t.get("type") == "integer" and t.get("maximum") == 2**63 - 1]
+                    if not bounded:
+                        unbounded.append(f"{method.upper()} {path} {parameter['name']}")
+    assert unbounded == [], (
+        "use orchestrator.api.deps.Id for id path parameters and BeforeId for before= "
+        "(a bare int answers 500 to /…/99999999999999999999): " + ", ".join(unbounded)
+    )
