@@ -1,0 +1,284 @@
+"""One job attempt end to end on the worker, without Celery: a real database, a real git repository
+made with `git init`, the local artifact store and the file log bus. Each test asserts what a user
+sees: the job's status and reason, the stored log, the artifacts and the results."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from textwrap import dedent
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator.artifacts import LocalArtifactStore
+from orchestrator.context import Context
+from orchestrator.db.models import Artifact, Job, JobAttempt, Run
+from orchestrator.db.session import Database
+from orchestrator.executor import execute_attempt
+from orchestrator.logbus import FileLogBus
+from orchestrator.planner import Trigger, plan_run
+from orchestrator.projects import create_project
+from orchestrator.runs import create_run
+from orchestrator.scheduler import apply_plan
+from orchestrator.sealing import Sealer
+from orchestrator.settings import Settings
+from orchestrator.spec import parse_spec
+from orchestrator.stages import Outcome
+from tests.conftest import Repo, make_settings
+from tests.orchestrator.conftest import RecordingDispatcher
+
+SECRET = "s3cr3t-token-value"
+WORKER = "test-worker"
+
+
+class Worker:
+    """A project on a real repository, runs planned from its instep.yml, attempts executed here."""
+
+    def __init__(self, settings: Settings, database: Database, repo: Repo) -> None:
+        self.repo = repo
+        self.dispatcher = RecordingDispatcher()
+        self.store = LocalArtifactStore(settings.home / "artifacts")
+        self.ctx = Context(
+            settings=settings,
+            db=database,
+            store=self.store,
+            logs=FileLogBus(settings.logs_dir),
+            dispatcher=self.dispatcher,
+            sealer=Sealer(settings.secret_key),
+        )
+        with database.session() as s:
+            project = create_project(
+                s,
+                sealer=self.ctx.sealer,
+                name="shop",
+                repo_url=repo.url,
+                match_name="acme/shop",
+                secrets={"API_TOKEN": SECRET},
+            )
+            s.commit()
+            self.project_id = project.id
+
+    def plan(self, pipeline: str, files: dict[str, str] | None = None, sha: str | None = None) -> int:
+        """Commit the pipeline (and files), create a run of it and store its plan; the run's id."""
+        text = dedent(pipeline)
+        commit = self.repo.commit({"instep.yml": text, **(files or {})})
+        plan = plan_run(parse_spec(text), Trigger("manual", "refs/heads/main", commit))
+        with self.ctx.db.session() as s:
+            from orchestrator.db.models import Project
+
+            project = s.get(Project, self.project_id)
+            assert project is not None
+            run = create_run(s, project, trigger="manual", ref="refs/heads/main", sha=sha or commit)
+            apply_plan(s, run.id, plan)
+            s.commit()
+            return run.id
+
+    def job_id(self, run_id: int, key: str) -> int:
+        with self.ctx.db.session() as s:
+            job_id = s.scalar(select(Job.id).where(Job.run_id == run_id, Job.key == key))
+            assert job_id is not None
+            return job_id
+
+    def edit_job(self, job_id: int, **columns: Any) -> None:
+        with self.ctx.db.session() as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            for name, value in columns.items():
+                setattr(job, name, value)
+            s.commit()
+
+    def execute(self, job_id: int, attempt: int = 1) -> Outcome | None:
+        return execute_attempt(self.ctx, job_id, attempt, WORKER)
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        with self.ctx.db.session() as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            attempt = s.scalar(select(JobAttempt).where(JobAttempt.job_id == job_id))
+            run = s.get(Run, job.run_id)
+            assert run is not None
+            return {
+                "status": job.status,
+                "reason": job.reason,
+                "results": job.results,
+                "exit_code": attempt.exit_code if attempt else None,
+                "run": (run.status, run.reason),
+            }
+
+    def artifacts(self, job_id: int) -> dict[str, bytes]:
+        with self.ctx.db.session() as s:
+            rows = s.scalars(select(Artifact).where(Artifact.job_id == job_id).order_by(Artifact.id)).all()
+            return {row.name: self.store.get(row.store_key) for row in rows}
+
+    def log(self, job_id: int) -> str:
+        with self.ctx.db.session() as s:
+            row = s.scalar(select(Artifact).where(Artifact.job_id == job_id, Artifact.kind == "log"))
+            assert row is not None, "the attempt stored no log"
+            return self.store.get(row.store_key).decode()
+
+
+@pytest.fixture
+def worker(settings: Settings, database: Database, repo: Repo) -> Worker:
+    return Worker(settings, database, repo)
+
+
+ONE_STEP = """\
+version: 1
+platforms: {{ios: {{}}}}
+stages:
+  unit:
+    run: {command}
+    env: {{STAGE_VAR: from-stage}}
+"""
+
+
+def one_step(command: str) -> str:
+    return ONE_STEP.format(command=command)
+
+
+def test_a_run_step_succeeds_with_its_log_and_artifacts_stored(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKER_ONLY", "leaks-if-seen")
+    run_id = worker.plan(
+        one_step(
+            "'echo hello from $INSTEP_JOB_KEY; echo token=$API_TOKEN; echo stage=$STAGE_VAR; "
+            "echo worker=${WORKER_ONLY:-unset}; mkdir -p $INSTEP_ARTIFACTS_DIR/reports; "
+            "echo ok > $INSTEP_ARTIFACTS_DIR/reports/summary.txt'"
+        )
+    )
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    outcome = worker.execute(job_id)
+
+    assert outcome is not None and outcome.status == "succeeded"
+    job = worker.job(job_id)
+    assert (job["status"], job["reason"], job["exit_code"]) == ("succeeded", None, 0)
+    assert job["run"] == ("succeeded", None)
+    log = worker.log(job_id)
+    assert "hello from unit:ios" in log
+    assert "token=***" in log and SECRET not in log
+    assert "stage=from-stage" in log
+    assert "worker=unset" in log, "the worker's own environment must not reach the job"
+    assert log.rstrip().endswith("instep: unit:ios succeeded")
+    stored = worker.artifacts(job_id)
+    assert stored["unit:ios/reports/summary.txt"] == b"ok\n"
+    assert set(stored) == {"unit:ios/log.txt", "unit:ios/reports/summary.txt"}
+
+
+def test_a_failing_step_fails_the_job_and_the_run_with_its_last_line(worker: Worker) -> None:
+    run_id = worker.plan(one_step("'echo first; echo \"boom: missing Podfile\" >&2; exit 3'"))
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    worker.execute(job_id)
+
+    job = worker.job(job_id)
+    assert (job["status"], job["reason"], job["exit_code"]) == (
+        "failed",
+        "step exited with code 3: boom: missing Podfile",
+        3,
+    )
+    assert job["run"][0] == "failed"
+    assert "instep: unit:ios failed: step exited with code 3" in worker.log(job_id)
+
+
+def test_a_commit_that_cannot_be_checked_out_fails_the_job_with_git_s_reason(worker: Worker) -> None:
+    run_id = worker.plan(one_step("'true'"), sha="b" * 40)
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    worker.execute(job_id)
+
+    job = worker.job(job_id)
+    assert job["status"] == "failed" and "b" * 12 in (job["reason"] or "")
+    assert job["reason"] in worker.log(job_id)
+
+
+def test_a_stale_delivery_changes_nothing(worker: Worker) -> None:
+    run_id = worker.plan(one_step("'true'"))
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    assert worker.execute(job_id, attempt=2) is None
+    assert worker.job(job_id)["status"] == "queued"
+    assert worker.execute(job_id) is not None
+    assert worker.execute(job_id) is None, "a redelivered task must not run the job twice"
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        ({"spec": {"env": ["not", "a", "mapping"]}}, "job 'unit:ios' was stored in a form this version"),
+        ({"spec": "run: true"}, "job 'unit:ios' was stored in a form this version"),
+        ({"kind": "deploy"}, "stage kind 'deploy' is not known to this version of Instep"),
+    ],
+)
+def test_a_job_this_worker_cannot_read_fails_with_a_clear_reason(
+    worker: Worker, columns: dict[str, Any], expected: str
+) -> None:
+    run_id = worker.plan(one_step("'true'"))
+    job_id = worker.job_id(run_id, "unit:ios")
+    worker.edit_job(job_id, **columns)
+
+    outcome = worker.execute(job_id)
+
+    assert outcome is not None and outcome.status == "failed"
+    job = worker.job(job_id)
+    assert job["status"] == "failed" and expected in (job["reason"] or "")
+    assert job["run"][0] == "failed"
+
+
+def test_a_crash_inside_a_stage_kind_still_ends_the_job_with_its_log(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestrator.stages.command as command
+
+    def crash(attempt: Any) -> Outcome:
+        attempt.log.line("about to crash")
+        raise RuntimeError(f"bug holding {SECRET}")
+
+    monkeypatch.setattr(command, "run_command", crash)
+    run_id = worker.plan(one_step("'true'"))
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    worker.execute(job_id)
+
+    job = worker.job(job_id)
+    assert job["status"] == "failed"
+    assert job["reason"] == "internal error in the worker: RuntimeError: bug holding ***"
+    log = worker.log(job_id)
+    assert "about to crash" in log and SECRET not in log
+
+
+def _poll(what: str, check: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def fast_worker(tmp_path: Path, database: Database, repo: Repo) -> Worker:
+    return Worker(make_settings(tmp_path / "fast", INSTEP_HEARTBEAT_SECONDS="0.05"), database, repo)
+
+
+def test_a_canceled_job_is_stopped_at_the_next_heartbeat(fast_worker: Worker) -> None:
+    worker = fast_worker
+    run_id = worker.plan(one_step("'echo started; sleep 60'"))
+    job_id = worker.job_id(run_id, "unit:ios")
+    done: list[Outcome | None] = []
+    thread = threading.Thread(target=lambda: done.append(worker.execute(job_id)))
+    thread.start()
+    _poll("the step to start", lambda: "started" in worker.ctx.logs.read(job_id, 0)[0])
+
+    worker.edit_job(job_id, cancel_requested=True)
+    thread.join(timeout=30)
+
+    assert not thread.is_alive()
+    assert done[0] is not None and done[0].status == "canceled"
+    job = worker.job(job_id)
+    assert (job["status"], job["reason"]) == ("canceled", "canceled while running")
+    assert "started" in worker.log(job_id)
