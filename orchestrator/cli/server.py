@@ -64,6 +64,7 @@ def serve(host: str, port: int, concurrency: int) -> None:
     from orchestrator.api import create_app
     from orchestrator.celery_app import start_embedded_worker
     from orchestrator.db.session import upgrade
+    from orchestrator.notifications.sender import deliver_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
@@ -80,6 +81,9 @@ def serve(host: str, port: int, concurrency: int) -> None:
     stop = threading.Event()
     threading.Thread(
         target=reconcile_forever, args=(ctx, stop), name="instep-reconciler", daemon=True
+    ).start()
+    threading.Thread(
+        target=deliver_forever, args=(ctx.db, ctx.sealer, settings, stop), name="instep-notifier", daemon=True
     ).start()
     click.echo(f"instep: listening on http://{host}:{port} (API at /api, OpenAPI at /openapi.json)")
     try:

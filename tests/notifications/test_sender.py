@@ -4,6 +4,8 @@ Slack's shape, retries with backoff, dead letters, and the URL policy at send ti
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from orchestrator.db.session import Database
 from orchestrator.notifications import publish
 from orchestrator.notifications.models import NotificationDelivery, NotificationEndpoint
 from orchestrator.notifications.network import guarded_client
-from orchestrator.notifications.sender import Sender
+from orchestrator.notifications.sender import Sender, deliver_forever
 from orchestrator.notifications.service import (
     DeliveryConflict,
     NotificationError,
@@ -202,3 +204,28 @@ def test_publish_writes_in_the_callers_transaction_and_nothing_without_commit(
     with database.session() as s, pytest.raises(NotificationError, match="not JSON-serialisable"):
         publish(s, project.id, "run.failed", {"when": object()})
     assert receiver.requests == []
+
+
+def test_the_server_loop_delivers_what_is_published(
+    database: Database, sealer: Sealer, project: Project, receiver: Receiver, settings
+) -> None:
+    _endpoint(database, sealer, project, f"{receiver.url}/hook", secret=SECRET)
+    stop = threading.Event()
+    loop = threading.Thread(
+        target=deliver_forever, args=(database, sealer, settings, stop, 0.05), daemon=True
+    )
+    loop.start()
+    try:
+        with database.session() as s:
+            publish(s, project.id, "run.succeeded", {"summary": "green"})
+            s.commit()
+        deadline = time.monotonic() + 10
+        while not receiver.requests and time.monotonic() < deadline:
+            stop.wait(0.02)  # polling the receiver, with a deadline
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
+    [request] = receiver.requests
+    assert verify(SECRET, request.body, request.headers["x-instep-signature-256"])
+    assert _deliveries(database)[0].state == "delivered"
