@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from orchestrator.spec.checks import Problem, find_problems
-from orchestrator.spec.document import SpecDocument, describe, read_document
+from orchestrator.spec.document import SpecDocument, describe, read_document, size_issue
 from orchestrator.spec.errors import SpecError, SpecIssue
+from orchestrator.spec.limits import MAX_FILE_BYTES, MAX_STAGES
 from orchestrator.spec.messages import locate
 from orchestrator.spec.model import (
     PipelineSpec,
@@ -43,6 +46,7 @@ def parse_spec(
                 )
             ]
         )
+    _check_stage_count(doc)
     issues: list[SpecIssue] = []
     spec: PipelineSpec | None = None
     try:
@@ -60,16 +64,47 @@ def parse_spec(
 
 
 def load_spec_file(path: Path, known_devices: Collection[str] | None = None) -> PipelineSpec:
-    """Read and validate a pipeline file; errors name the file as given. OSError propagates."""
-    raw = Path(path).read_bytes()
+    """Read and validate a pipeline file; errors name the file as given. OSError propagates.
+
+    At most MAX_FILE_BYTES (+1) are read, so a huge file costs no memory before it is refused."""
+    with open(path, "rb") as file:
+        raw = file.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise SpecError([size_issue(max(os.fstat(file.fileno()).st_size, len(raw)), str(path))])
+    return parse_spec_bytes(raw, str(path), known_devices)
+
+
+def parse_spec_bytes(
+    raw: bytes, filename: str = "instep.yml", known_devices: Collection[str] | None = None
+) -> PipelineSpec:
+    """Validate a pipeline file's bytes: at most MAX_FILE_BYTES of UTF-8 text (a BOM is allowed)."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError([size_issue(len(raw), filename)])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecError(
-            [SpecIssue(line, 1, "the file is not UTF-8 text (expected UTF-8)", str(path))]
+            [SpecIssue(line, 1, "the file is not UTF-8 text (expected UTF-8)", filename)]
         ) from None
-    return parse_spec(text, str(path), known_devices)
+    return parse_spec(text, filename, known_devices)
+
+
+def _check_stage_count(doc: SpecDocument) -> None:
+    """Refuse more than MAX_STAGES stages before any per-stage work is done."""
+    stages = doc.data.get("stages")
+    if not isinstance(stages, dict) or len(stages) <= MAX_STAGES:
+        return
+    first_extra = next(islice(stages, MAX_STAGES, None))
+    raise SpecError(
+        [
+            doc.issue(
+                doc.key_at(("stages", first_extra)),
+                f"stage {first_extra!r} is stage {MAX_STAGES + 1:,} of {len(stages):,} "
+                f"(expected at most {MAX_STAGES:,} stages)",
+            )
+        ]
+    )
 
 
 def _valid_parts(
