@@ -75,7 +75,11 @@ def suite() -> None:
 @click.option(
     "--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write a combined JUnit report here."
 )
-@click.option("--app", help="App to test: a directory served on 127.0.0.1, or a URL (INSTEP_APP_URL).")
+@click.option(
+    "--app",
+    help="App to test: a directory served on 127.0.0.1 or a URL (INSTEP_APP_URL); for AWS Device Farm "
+    "profiles, the built .apk/.ipa to upload (default: the profile's `app:`).",
+)
 @click.option(
     "--project", default="default", show_default=True, help="Project whose test durations are used."
 )

@@ -153,7 +153,12 @@ def run_suite(request: SuiteRequest, ctx: SuiteContext) -> SuiteReport:
     every = tuple(ctx.inventory.get(name) for name in request.devices)
     # Remote profiles run the whole suite on their own devices; local ones share it in shards.
     profiles = tuple(p for p in every if p.backend not in REMOTE_BACKENDS)
-    remote = tuple(AwsProfile.from_profile(p, ctx.base_dir) for p in every if p.backend in REMOTE_BACKENDS)
+    try:
+        remote = tuple(
+            AwsProfile.from_profile(p, ctx.base_dir) for p in every if p.backend in REMOTE_BACKENDS
+        )
+    except BackendError as exc:
+        raise SuiteError(str(exc)) from exc
     ctx.artifacts_dir.mkdir(parents=True, exist_ok=True)
     tests = collect_tests(request, ctx)
     if not tests:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import textwrap
@@ -32,7 +33,7 @@ from device_farm.durations import InMemoryDurationStore
 from device_farm.leases import InMemoryLeaseStore
 from device_farm.outcomes import Final
 from device_farm.profiles import DeviceProfile, Inventory
-from device_farm.suite import SuiteContext, SuiteRequest, run_suite
+from device_farm.suite import SuiteContext, SuiteError, SuiteRequest, run_suite
 
 PROJECT = "arn:aws:devicefarm:us-west-2:123456789012:project:5e01a8c7-c861-4c0a-b1d5-12345EXAMPLE"
 DEVICE = "arn:aws:devicefarm:us-west-2::device:70D5B22608A149568923E4A225EC5D04"
@@ -437,3 +438,40 @@ def test_the_package_keeps_a_given_requirements_file_and_skips_caches(tmp_path):
     assert package.requirements == ("pytest==8.3.3", "Appium-Python-Client", "instep-suite-plugin==1.0.0")
     with zipfile.ZipFile(package.path) as bundle:
         assert not [n for n in bundle.namelist() if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_a_mistaken_aws_profile_stops_the_suite_before_anything_runs(client, tmp_path):
+    suite = write_suite(tmp_path)
+    ctx, _ = context(tmp_path, client, S3(), PipWheel())
+    ctx.inventory = Inventory({"aws-pixel": aws_profile(tmp_path)})
+    with pytest.raises(SuiteError, match="'aws-pixel' \\(aws-device-farm\\) needs exactly one of"):
+        run_suite(SuiteRequest("acceptance", suite, ("aws-pixel",)), ctx)
+
+
+def test_instep_suite_run_reaches_an_aws_profile_from_devices_yml(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from device_farm.cli import suite as suite_cli
+
+    suite = write_suite(tmp_path)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "devices.yml").write_text(
+        f"devices:\n  - {{name: aws-pixel, backend: aws-device-farm, project_arn: '{PROJECT}',"
+        f" device_pool_arn: '{POOL}', app: build/missing.apk}}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    env = {"INSTEP_HOME": str(tmp_path / "home"), "INSTEP_REDIS_URL": "", "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test"}  # fmt: skip
+    result = CliRunner().invoke(
+        suite_cli, ["run", "acceptance", "--path", str(suite), "--device", "aws-pixel", "--json"], env=env
+    )
+    assert result.exit_code == 1, result.output
+    report = result.output[result.output.index("{") :]
+    parsed = json.loads(report)
+    assert parsed["reasons"][0] == (
+        f"the app {tmp_path / 'build' / 'missing.apk'} for device profile 'aws-pixel' does not exist"
+    )
+    assert [t["id"] for t in parsed["tests"]] == [
+        "aws-pixel/test_app.py::test_sign_in",
+        "aws-pixel/test_app.py::test_orders",
+    ]
