@@ -174,21 +174,23 @@ class AppStoreConnect:
         return self._request("list review submissions", "GET", "/v1/reviewSubmissions", params=params)["data"]
 
     def find_submission(self, candidate: Candidate) -> Submission | None:
-        """The review submission that carries this version (in progress or complete), if any."""
+        """The review submission that carries this version with this build (sent, in review or
+        complete), if any."""
         version = self._find_version(candidate)
-        if version is None:
+        if version is None or not self._holds_build(version, candidate):
             return None
         for submission in self._review_submissions(None):
-            holds = ((submission.get("relationships") or {}).get("appStoreVersionForReview") or {}).get(
-                "data"
-            )
-            if (
-                holds
-                and holds["id"] == version["id"]
-                and submission["attributes"]["state"] != "READY_FOR_REVIEW"
-            ):
+            if _holds(submission, version) and submission["attributes"]["state"] != "READY_FOR_REVIEW":
                 return self._submission(candidate, version, submission)
         return None
+
+    def _holds_build(self, version: dict[str, Any], candidate: Candidate) -> bool:
+        attached = _related(version, "build")
+        if not attached:
+            return False
+        params = {"filter[app]": self.app_id, "filter[id]": attached["id"]}
+        builds = self._request("find build", "GET", "/v1/builds", params=params)["data"]
+        return any(b["attributes"].get("version") == candidate.build_number for b in builds)
 
     def _submission(
         self, candidate: Candidate, version: dict[str, Any], submission: dict[str, Any]
@@ -227,15 +229,10 @@ class AppStoreConnect:
         build = self._find_build(candidate)
         version = self._find_version(candidate) or self._create_version(candidate)
         in_progress = self._review_submissions(IN_PROGRESS)
+        attached = _related(version, "build") or {}
         for submission in in_progress:
-            holds = ((submission.get("relationships") or {}).get("appStoreVersionForReview") or {}).get(
-                "data"
-            )
-            if (
-                holds
-                and holds["id"] == version["id"]
-                and submission["attributes"]["state"] != "READY_FOR_REVIEW"
-            ):
+            waiting = submission["attributes"]["state"] in ("WAITING_FOR_REVIEW", "IN_REVIEW")
+            if waiting and _holds(submission, version) and attached.get("id") == build["id"]:
                 return self._submission(candidate, version, submission)  # already submitted: never twice
         self._request(
             "attach build",
@@ -271,8 +268,7 @@ class AppStoreConnect:
                     }
                 },
             )["data"]
-        holds = ((ready.get("relationships") or {}).get("appStoreVersionForReview") or {}).get("data")
-        if not holds or holds["id"] != version["id"]:
+        if not _holds(ready, version):
             self._request(
                 "add review item",
                 "POST",
@@ -438,6 +434,15 @@ class AppStoreConnect:
 
     def complete_rollout(self, candidate: Candidate) -> Rollout:
         return self._set_phase(candidate, "COMPLETE", "complete phased release")
+
+
+def _related(resource: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return ((resource.get("relationships") or {}).get(name) or {}).get("data")
+
+
+def _holds(submission: dict[str, Any], version: dict[str, Any]) -> bool:
+    held = _related(submission, "appStoreVersionForReview")
+    return bool(held) and held["id"] == version["id"]
 
 
 def _error(response: httpx.Response, action: str) -> StoreError:

@@ -58,10 +58,10 @@ TRACK_STATUS = {
 # Google's reasons and messages that say more than the HTTP status (Tramline keeps a similar list).
 CONFLICT_REASONS = {"apkUpgradeVersionConflict", "apkNotificationMessageKeyUpgradeVersionConflict"}
 RETRYABLE_REASONS = {"editExpired", "editDeleted", "backendError", "rateLimitExceeded", "internalError"}
+NEEDS_ACTION_REASONS = {"rolloutNotPermittedOnDraftApp"}
 NEEDS_ACTION_TEXTS = (
     "first release on a track cannot be staged",
     "changes cannot be sent for review automatically",
-    "rolloutnotpermittedondraftapp",
     "only releases with status draft may be created on draft app",
 )
 CONFLICT_TEXTS = (
@@ -90,7 +90,7 @@ def classify(status: int | None, reason: str, message: str) -> ErrorCategory:
         return ErrorCategory.CONFLICT
     if reason in RETRYABLE_REASONS or any(t in text for t in RETRYABLE_TEXTS):
         return ErrorCategory.RETRYABLE
-    if any(t in text for t in NEEDS_ACTION_TEXTS):
+    if reason in NEEDS_ACTION_REASONS or any(t in text for t in NEEDS_ACTION_TEXTS):
         return ErrorCategory.NEEDS_ACTION
     if status in (401, 403):
         return ErrorCategory.AUTH
