@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator.stages import KINDS, Problem, stage_kind
+from orchestrator.stages.submit import gate_problems as submit_gate_problems
 from orchestrator.stages.base import KIND_SPECIFIC_KEYS
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def find_problems(
     if platforms is not None:
         problems += _lane_override_problems(stages, stage_names, platforms)
     problems += _cycle_problems(stages)
+    problems += submit_gate_problems(stages)
     return problems
 
 

@@ -41,7 +41,7 @@ stages:
     shards: 2
     run: pytest tests/acceptance
   screenshots: {needs: [acceptance]}
-  approve: {run: ./approve.sh, needs: [acceptance, screenshots], per_platform: false}
+  approve: {kind: gate, needs: [acceptance, screenshots], per_platform: false}
   submit: {needs: [approve], lane: release}
   lint: {run: "make lint", queue: default, platforms: [android]}
 """
@@ -145,12 +145,12 @@ def test_stages_listed_before_what_they_need_still_come_after_it() -> None:
         version: 1
         platforms: {ios: {}}
         stages:
-          submit: {lane: release, needs: [build]}
+          deploy: {lane: release, needs: [build]}
           lint: {run: x}
           build: {run: y}
         """
     )
-    assert [j.key for j in result.jobs] == ["lint:ios", "build:ios", "submit:ios"]
+    assert [j.key for j in result.jobs] == ["lint:ios", "build:ios", "deploy:ios"]
 
 
 def test_needs_listed_twice_are_waited_for_once() -> None:

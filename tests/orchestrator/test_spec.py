@@ -39,7 +39,7 @@ stages:
     shards: 2
     run: pytest tests/acceptance
   screenshots: {needs: [acceptance]}
-  approve: {run: ./approve.sh, needs: [acceptance, screenshots], per_platform: false}
+  approve: {kind: gate, needs: [acceptance, screenshots], per_platform: false}
   submit: {needs: [approve], lane: release}
   lint: {run: "make lint", queue: default, platforms: [android]}
 """
@@ -154,7 +154,7 @@ def test_yaml_merge_keys_are_understood() -> None:
     [
         (
             "version: 1\nplatforms: {ios: {}}\nstages: {unit: {run: x}}\nextra: 1\n",
-            "instep.yml:4:1: unknown key 'extra' at the top level (expected one of: version, triggers, platforms, env, stages)",
+            "instep.yml:4:1: unknown key 'extra' at the top level (expected one of: version, triggers, platforms, env, stages, release)",
         ),
         (
             "version: 1\nplatforms: {ios: {}}\nstages:\n  unit:\n    run: x\n    colour: red\n",

@@ -71,7 +71,8 @@ stages:
   build: {lane: build}
   acceptance: {devices: [pixel-8], shards: 2}
   screenshots: {devices: [pixel-8]}
-  submit: {lane: release}
+  gate: {needs: [build]}
+  submit: {needs: [gate], lane: release}
   lint: {run: make lint}
   e2e: {kind: acceptance, run: make e2e, shards: 2}
 """
@@ -107,8 +108,8 @@ def test_the_wait_reason_comes_from_the_waiting_jobs_kinds() -> None:
 
 
 def test_a_submit_stage_with_its_own_lane_is_valid_and_runs_on_its_platform() -> None:
-    spec = parse_spec("version: 1\nplatforms: {ios: {}}\nstages:\n  submit: {lane: release}\n")
-    [job] = plan_run(spec, MAIN).jobs
+    spec = parse_spec("version: 1\nplatforms: {ios: {}}\nstages:\n  gate: {}\n  submit: {needs: [gate], lane: release}\n")
+    [job] = [j for j in plan_run(spec, MAIN).jobs if j.kind == "submit"]
     assert (job.kind, job.queue, job.spec.lane) == ("submit", "ios", "release")
 
 
