@@ -19,6 +19,7 @@ _COMMANDS: dict[str, str] = {
     "token": "orchestrator.cli.projects:token",
     "user": "orchestrator.cli.users:user",
     "hook": "orchestrator.cli.hooks:hook",
+    "notify": "orchestrator.cli.notify:notify",
     "run": "orchestrator.cli.runs:run",
     "release": "orchestrator.cli.releases:release",
     "lanes": "lanes.cli:lanes",
