@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from sqlalchemy.orm import Session
 
 from orchestrator.actors import Actor, require_actor
-from orchestrator.api.deps import ContextDep, ReadSessionDep, SessionDep
+from orchestrator.api.deps import ContextDep, Id, ReadSessionDep, SessionDep
 from orchestrator.db.models import Project
 from orchestrator.notifications import service
 from orchestrator.notifications.models import CommitStatusSetting, NotificationDelivery, NotificationEndpoint
@@ -113,7 +113,7 @@ def list_endpoints(name: str, session: ReadSessionDep, _: Reader) -> list[Endpoi
 
 
 @router.delete("/api/projects/{name}/notifications/{endpoint_id}", status_code=204)
-def remove_endpoint(name: str, endpoint_id: int, session: SessionDep, _: Configurer) -> Response:
+def remove_endpoint(name: str, endpoint_id: Id, session: SessionDep, _: Configurer) -> Response:
     try:
         service.remove_endpoint(session, _project(session, name), endpoint_id)
     except service.EndpointNotFound as exc:
@@ -182,7 +182,7 @@ def dead_letters(
 
 
 @router.post("/api/notifications/dead-letters/{delivery_id}/retry", response_model=DeliveryOut)
-def retry_dead_letter(delivery_id: int, session: SessionDep, _: Admin) -> DeliveryOut:
+def retry_dead_letter(delivery_id: Id, session: SessionDep, _: Admin) -> DeliveryOut:
     try:
         delivery = service.retry_dead_letter(session, delivery_id)
     except service.DeliveryNotFound as exc:
