@@ -11,10 +11,12 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from orchestrator.context import Context
 from orchestrator.db.models import Artifact, Job, Project, Run
+from orchestrator.job_artifacts import store_files, store_log
 from orchestrator.job_environment import job_env
 from orchestrator.joblog import JobLog
 from orchestrator.jobspec import JobPlan, JobSpecError
@@ -25,8 +27,6 @@ from orchestrator.workspaces import WorkspaceError, checkout, ensure_commit
 from toolrun.redaction import Redactor
 
 log = logging.getLogger(__name__)
-
-MAX_COLLECTED_ARTIFACTS = 500
 
 __all__ = ["JobWork", "Outcome", "execute_attempt"]
 
@@ -135,35 +135,6 @@ def _run(
     return outcome
 
 
-def _store_artifacts(ctx: Context, work: JobWork, log_path: Path, artifacts_dir: Path) -> list[Artifact]:
-    """Upload the log and every file the step left in its artifacts directory."""
-    prefix = f"runs/{work.run_id}/jobs/{work.job_id}/attempt-{work.attempt}"
-    uploads = [(log_path, "log.txt", "log", "text/plain; charset=utf-8")]
-    files = sorted(p for p in artifacts_dir.rglob("*") if p.is_file() and not p.is_symlink())
-    for path in files[:MAX_COLLECTED_ARTIFACTS]:
-        rel = path.relative_to(artifacts_dir).as_posix()
-        content_type = "image/png" if rel.endswith(".png") else "application/octet-stream"
-        uploads.append((path, f"files/{rel}", "file", content_type))
-    rows: list[Artifact] = []
-    for path, rel, kind, content_type in uploads:
-        key = f"{prefix}/{rel}"
-        size, sha = ctx.store.put_file(key, path)
-        name = f"{work.job.key}/{rel.removeprefix('files/')}"
-        rows.append(
-            Artifact(
-                run_id=work.run_id,
-                job_id=work.job_id,
-                name=name,
-                kind=kind,
-                store_key=key,
-                size=size,
-                sha256=sha,
-                content_type=content_type,
-            )
-        )
-    return rows
-
-
 def _finish(ctx: Context, work: JobWork, outcome: Outcome, rows: list[Artifact]) -> None:
     """Record the artifacts, the kind's own rows and the outcome in one transaction, then send
     the jobs that became ready."""
@@ -205,9 +176,18 @@ def execute_attempt(ctx: Context, job_id: int, attempt: int, worker: str) -> Out
     with _heartbeat(ctx, work, cancel):
         try:
             outcome = _run(ctx, work, job_dir, out, cancel, worker)
+            rows = store_files(ctx.store, work, artifacts_dir, out.line)
         finally:
             out.close()
-        rows = _store_artifacts(ctx, work, log_path, artifacts_dir)
+        try:
+            rows.insert(0, store_log(ctx.store, work, log_path))
+        except Exception as exc:  # the outcome still counts; the reason says where the log went
+            log.exception("job %s: log not stored", work.job_id)
+            lost = (
+                f"the log could not be stored ({type(exc).__name__}: {exc}); "
+                f"it stays at {log_path} on {worker}"
+            )
+            outcome = replace(outcome, reason=f"{outcome.reason}; {lost}" if outcome.reason else lost)
     ctx.logs.close(work.job_id)
     _finish(ctx, work, outcome, rows)
     shutil.rmtree(job_dir / "src", ignore_errors=True)

@@ -38,10 +38,12 @@ WORKER = "test-worker"
 class Worker:
     """A project on a real repository, runs planned from its instep.yml, attempts executed here."""
 
-    def __init__(self, settings: Settings, database: Database, repo: Repo) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, repo: Repo, store: LocalArtifactStore | None = None
+    ) -> None:
         self.repo = repo
         self.dispatcher = RecordingDispatcher()
-        self.store = LocalArtifactStore(settings.home / "artifacts")
+        self.store = store or LocalArtifactStore(settings.home / "artifacts")
         self.ctx = Context(
             settings=settings,
             db=database,
@@ -282,3 +284,114 @@ def test_a_canceled_job_is_stopped_at_the_next_heartbeat(fast_worker: Worker) ->
     job = worker.job(job_id)
     assert (job["status"], job["reason"]) == ("canceled", "canceled while running")
     assert "started" in worker.log(job_id)
+
+
+# --- what the attempt leaves behind ---------------------------------------------------------------
+
+ODD_NAMES = """\
+printf 'x' > "$INSTEP_ARTIFACTS_DIR/back\\\\slash.txt"
+printf 'y' > "$INSTEP_ARTIFACTS_DIR/$(printf 'caf\\351.txt')"
+printf 'z' > "$INSTEP_ARTIFACTS_DIR/100%.txt"
+"""
+
+
+def test_artifact_names_with_a_backslash_or_bytes_that_are_not_utf8_are_stored_escaped(
+    worker: Worker,
+) -> None:
+    run_id = worker.plan(one_step("'sh make_files.sh'"), files={"make_files.sh": ODD_NAMES})
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    worker.execute(job_id)
+
+    assert worker.job(job_id)["status"] == "succeeded"
+    stored = worker.artifacts(job_id)
+    assert stored["unit:ios/back%5Cslash.txt"] == b"x"
+    assert stored["unit:ios/caf%E9.txt"] == b"y"
+    assert stored["unit:ios/100%25.txt"] == b"z"
+
+
+class FailingStore(LocalArtifactStore):
+    """The local store, failing every upload whose key ends with one of `failing`."""
+
+    def __init__(self, root: Path, failing: tuple[str, ...]) -> None:
+        super().__init__(root)
+        self.failing = failing
+
+    def put_file(self, key: str, path: Path) -> tuple[int, str]:
+        if key.endswith(self.failing):
+            raise OSError(28, "No space left on device")
+        return super().put_file(key, path)
+
+
+def test_a_file_that_cannot_be_stored_is_reported_in_the_log_and_the_rest_is_stored(
+    settings: Settings, database: Database, repo: Repo
+) -> None:
+    store = FailingStore(settings.home / "artifacts", ("files/big.bin",))
+    worker = Worker(settings, database, repo, store)
+    run_id = worker.plan(
+        one_step("'echo 1 > $INSTEP_ARTIFACTS_DIR/big.bin; echo 2 > $INSTEP_ARTIFACTS_DIR/small.txt'")
+    )
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    worker.execute(job_id)
+
+    assert worker.job(job_id)["status"] == "succeeded"
+    assert set(worker.artifacts(job_id)) == {"unit:ios/log.txt", "unit:ios/small.txt"}
+    assert "instep: artifact big.bin not stored: OSError: [Errno 28] No space left on device" in worker.log(
+        job_id
+    )
+
+
+def test_a_log_that_cannot_be_stored_still_ends_the_job_saying_so(
+    settings: Settings, database: Database, repo: Repo
+) -> None:
+    worker = Worker(settings, database, repo, FailingStore(settings.home / "artifacts", ("log.txt",)))
+    run_id = worker.plan(one_step("'echo 2 > $INSTEP_ARTIFACTS_DIR/small.txt'"))
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    worker.execute(job_id)
+
+    job = worker.job(job_id)
+    assert job["status"] == "succeeded"
+    assert (job["reason"] or "").startswith("the log could not be stored (OSError: [Errno 28] No space")
+    assert set(worker.artifacts(job_id)) == {"unit:ios/small.txt"}
+
+
+class WatchingStore(LocalArtifactStore):
+    """Holds the log upload until the job's heartbeat has moved on, as a slow upload would."""
+
+    def __init__(self, root: Path, database: Database) -> None:
+        super().__init__(root)
+        self.database = database
+        self.beat_during_upload = False
+
+    def _heartbeat_at(self, job_id: int) -> Any:
+        with self.database.session() as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            return job.heartbeat_at
+
+    def put_file(self, key: str, path: Path) -> tuple[int, str]:
+        if key.endswith("log.txt"):
+            job_id = int(key.split("/")[3])
+            before = self._heartbeat_at(job_id)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not self.beat_during_upload:
+                self.beat_during_upload = self._heartbeat_at(job_id) != before
+                time.sleep(0.02)
+        return super().put_file(key, path)
+
+
+def test_the_heartbeat_keeps_beating_through_the_upload(
+    tmp_path: Path, database: Database, repo: Repo
+) -> None:
+    settings = make_settings(tmp_path / "fast", INSTEP_HEARTBEAT_SECONDS="0.05")
+    store = WatchingStore(settings.home / "artifacts", database)
+    worker = Worker(settings, database, repo, store)
+    run_id = worker.plan(one_step("'true'"))
+    job_id = worker.job_id(run_id, "unit:ios")
+
+    worker.execute(job_id)
+
+    assert store.beat_during_upload, "no heartbeat while the log was being uploaded"
+    assert worker.job(job_id)["status"] == "succeeded"
