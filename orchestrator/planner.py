@@ -6,6 +6,7 @@ since a person or a script asked for that ref explicitly."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -13,6 +14,7 @@ from typing import Literal
 
 from orchestrator.jobspec import JobPlan, JobSpec
 from orchestrator.spec import PipelineSpec, StageSpec, Triggers
+from orchestrator.spec.release import build_number_option
 from orchestrator.stages import stage_kind
 
 
@@ -101,20 +103,35 @@ def plan_jobs(spec: PipelineSpec) -> tuple[JobPlan, ...]:
 
 
 def stage_order(stages: Mapping[str, StageSpec]) -> list[str]:
-    """Stage names so that every stage comes after the stages it needs; otherwise file order."""
-    placed: dict[str, None] = {}
-    while len(placed) < len(stages):
-        ready = next(
-            (n for n, s in stages.items() if n not in placed and all(d in placed for d in s.needs)),
-            None,
-        )
-        if ready is None:
-            stuck = [n for n in stages if n not in placed]
-            raise ValueError(
-                f"stages {', '.join(stuck)} need unknown or cyclic stages; validate with parse_spec"
-            )
-        placed[ready] = None
-    return list(placed)
+    """Stage names so that every stage comes after the stages it needs; otherwise file order.
+
+    Kahn's topological sort with the ready stages kept in a heap by file position: the earliest
+    ready stage always goes next, in O((stages + needs) log stages)."""
+    names = list(stages)
+    position = {name: i for i, name in enumerate(names)}
+    unplaced_needs: dict[str, int] = {}
+    needed_by: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        needs = set(stages[name].needs)
+        unplaced_needs[name] = len(needs)  # an unknown need is never placed: the stage is stuck
+        for need in needs:
+            if need in needed_by:
+                needed_by[need].append(name)
+    ready = [position[name] for name in names if unplaced_needs[name] == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for later in needed_by[name]:
+            unplaced_needs[later] -= 1
+            if unplaced_needs[later] == 0:
+                heapq.heappush(ready, position[later])
+    if len(order) < len(names):
+        placed = set(order)
+        stuck = [name for name in names if name not in placed]
+        raise ValueError(f"stages {', '.join(stuck)} need unknown or cyclic stages; validate with parse_spec")
+    return order
 
 
 def _platforms_of(spec: PipelineSpec, stage: StageSpec) -> Sequence[str | None]:
@@ -176,5 +193,6 @@ def _job(
             suite=stage.suite,
             app=stage.app,
             test_retries=stage.test_retries,
+            build_number_option=build_number_option(spec, stage.kind, platform),
         ),
     )
