@@ -72,12 +72,23 @@ def _specificity(regex: re.Pattern[str]) -> tuple[int, int]:
     return (regex.pattern.count(".+?)"), -len(literal))
 
 
-def _find_route(routes: list[Any], http_method: str, path: str) -> tuple[Any, re.Match[str]] | None:
+def _find_route(
+    routes: list[Any], http_method: str, path: str, params_fit: Any = None
+) -> tuple[Any, re.Match[str]] | None:
     for route in routes:
         match = route[1].match(path)
-        if route[0] == http_method and match:
+        if route[0] == http_method and match and (params_fit is None or params_fit(route, match)):
             return route, match
     return None
+
+
+def _params_fit(route: Any, match: re.Match[str]) -> bool:
+    """A `{+name}` path parameter with a declared pattern only matches paths of that pattern."""
+    declared = route[2].get("parameters", {})
+    return all(
+        "pattern" not in declared.get(name, {}) or re.search(declared[name]["pattern"], value)
+        for name, value in match.groupdict().items()
+    )
 
 
 def _closed(schema: Any) -> Any:
@@ -182,7 +193,7 @@ class PlayDescription:
         body: Any,
         content_type: str,
     ) -> Checked:
-        found = _find_route(self._routes, http_method, path)
+        found = _find_route(self._routes, http_method, path, _params_fit)
         if found is None:
             return Checked(None, [f"{http_method} {path} is not a method of androidpublisher v3"])
         (verb, _, method, is_upload), match = found
