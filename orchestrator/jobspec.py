@@ -43,6 +43,8 @@ class JobSpec(BaseModel):
     suite: str | None = None
     app: str | None = None
     test_retries: int = 0
+    build_number_option: str | None = None  # a release pipeline's build: the lane option to fill
+    build_number: int | None = None  # allocated by Instep when the job is stored
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

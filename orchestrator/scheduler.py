@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Job, JobAttempt, Run, utcnow
+from orchestrator.releases.build_numbers import number_builds
 from orchestrator.runs import Dispatch, move_job, move_run
 from orchestrator.stages import wait_reason
 
@@ -91,6 +92,7 @@ def apply_plan(session: Session, run_id: int, plan: RunPlan, now: datetime | Non
     for jp in plan.jobs:
         session.add(Job(run_id=run.id, **jp.row(), status="pending"))
     session.flush()
+    number_builds(session, run)
     return advance(session, run_id, now)
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orchestrator.db.models import Job, Run
 from orchestrator.releases.models import BuildNumber
 
 
@@ -33,3 +34,19 @@ def _locked(session: Session, project_id: int, platform: str) -> BuildNumber | N
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+def number_builds(session: Session, run: Run) -> None:
+    """Give each build job of a release pipeline its build number, passed to its lane as the
+    option the job names (`build_number` unless `release.build_number_option` says otherwise)."""
+    jobs = session.scalars(select(Job).where(Job.run_id == run.id, Job.kind == "build").order_by(Job.id))
+    for job in jobs:
+        spec = dict(job.spec or {})
+        option = spec.get("build_number_option")
+        if not option or spec.get("build_number") is not None:
+            continue
+        number = allocate(session, run.project_id, job.platform or "all")
+        spec["build_number"] = number
+        spec["lane_options"] = {**(spec.get("lane_options") or {}), option: str(number)}
+        job.spec = spec
+    session.flush()

@@ -17,13 +17,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from orchestrator.spec.document import describe
+
+if TYPE_CHECKING:
+    from orchestrator.spec.model import PipelineSpec
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 APPROVAL_ROLES = ("qa", "release_manager")
@@ -213,3 +216,11 @@ class ReleaseSpec(BaseModel):
     def option_for(self, platform: str | None) -> str:
         """The lane option that carries the build number on `platform`."""
         return self.build_number_option.get(platform, DEFAULT_BUILD_NUMBER_OPTION)  # type: ignore[call-overload]
+
+
+def build_number_option(spec: PipelineSpec, kind: str, platform: str | None) -> str | None:
+    """The lane option that carries an Instep-allocated build number to a build job of a release
+    pipeline (one with a `gate` stage); None for every other job."""
+    if kind != "build" or not any(stage.kind == "gate" for stage in spec.stages.values()):
+        return None
+    return (spec.release or ReleaseSpec()).option_for(platform)
