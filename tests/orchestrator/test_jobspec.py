@@ -128,7 +128,7 @@ def test_a_spec_from_an_older_or_newer_version_loads_with_defaults() -> None:
     old = JobPlan.from_row(_row({"run": None, "lane": "build", "lane_options": {}, "env": {"A": "1"}}))
     assert old.spec == JobSpec(lane="build", env={"A": "1"})
     assert (old.spec.devices, old.spec.suite, old.spec.test_retries) == ((), None, 0)
-    newer = JobPlan.from_row(_row({"lane": "build", "build_number": 42, "something": [1]}))
+    newer = JobPlan.from_row(_row({"lane": "build", "signing_profile": "x", "something": [1]}))
     assert newer.spec == JobSpec(lane="build")
     assert JobPlan.from_row(_row({})).spec == JobSpec()
 
