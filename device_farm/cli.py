@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -189,7 +190,7 @@ def devices_command(config: Path | None, as_json: bool) -> None:
         quarantine = {q.device: q for q in store.quarantined()}
     except Exception as exc:  # noqa: BLE001 - e.g. Redis down: say so at the edge
         raise click.ClickException(f"cannot read leases from {settings.redis_url}: {exc}") from exc
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in inventory.profiles.values():
         held = [lease for lease in leases if lease.device == p.name]
         q = quarantine.get(p.name)
