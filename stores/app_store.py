@@ -442,7 +442,7 @@ def _related(resource: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 def _holds(submission: dict[str, Any], version: dict[str, Any]) -> bool:
     held = _related(submission, "appStoreVersionForReview")
-    return bool(held) and held["id"] == version["id"]
+    return held is not None and held["id"] == version["id"]
 
 
 def _error(response: httpx.Response, action: str) -> StoreError:
