@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Project, utcnow
@@ -39,6 +39,10 @@ from orchestrator.settings import Settings
 log = logging.getLogger(__name__)
 
 CLAIM = timedelta(minutes=2)
+# Delivered and superseded rows are kept this long (for a receiver's questions), then deleted;
+# dead letters stay until someone retries them or removes their endpoint.
+RETENTION = timedelta(days=14)
+PRUNE_EVERY = timedelta(hours=1)
 ERROR_BODY_CHARS = 300
 
 
@@ -51,7 +55,13 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=1)
 
     def delay_after(self, attempts: int) -> timedelta:
-        return min(self.first_delay * (2 ** max(0, attempts - 1)), self.max_delay)
+        # Doubling stops once past the cap, so a large attempt count cannot overflow timedelta.
+        delay = self.first_delay
+        for _ in range(max(0, attempts - 1)):
+            if delay >= self.max_delay:
+                break
+            delay *= 2
+        return min(delay, self.max_delay)
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,20 @@ class Sender:
         for item in prepared:
             self._record(item.id, self._send(item))
         return len(claimed)
+
+    def prune(self, retention: timedelta = RETENTION) -> int:
+        """Delete delivered and superseded rows finished more than `retention` ago; returns how many."""
+        with self.db.session() as session:
+            result = session.execute(
+                delete(NotificationDelivery)
+                .where(
+                    NotificationDelivery.state.in_((DELIVERED, SUPERSEDED)),
+                    NotificationDelivery.finished_at < self.clock() - retention,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def _claim(self, session: Session) -> list[NotificationDelivery]:
         now = self.clock()
@@ -274,11 +298,15 @@ def deliver_forever(
 ) -> None:
     """The sender loop that `instep serve` runs beside the reconciler, in both modes."""
     sender = sender_for(settings, db, sealer)
+    pruned_at: datetime | None = None
     try:
         while not stop.wait(interval):
             try:
                 while sender.deliver_due() == sender.batch and not stop.is_set():
                     pass
+                if pruned_at is None or sender.clock() - pruned_at >= PRUNE_EVERY:
+                    sender.prune()
+                    pruned_at = sender.clock()
             except Exception:  # the loop must survive a database hiccup; the next tick retries
                 log.exception("notification sender tick failed")
     finally:

@@ -229,3 +229,20 @@ def test_the_server_loop_delivers_what_is_published(
     [request] = receiver.requests
     assert verify(SECRET, request.body, request.headers["x-instep-signature-256"])
     assert _deliveries(database)[0].state == "delivered"
+
+
+def test_old_delivered_rows_are_pruned_and_dead_letters_kept(
+    database: Database, sealer: Sealer, project: Project, receiver: Receiver, sender: Sender, clock: Clock
+) -> None:
+    _endpoint(database, sealer, project, receiver.url)
+    _publish(database, project, "run.failed", {}, clock)
+    _publish(database, project, "run.succeeded", {}, clock)
+    sender.deliver_due()
+    with database.session() as s:
+        s.scalars(select(NotificationDelivery).order_by(NotificationDelivery.id)).first().state = "dead"
+        s.commit()
+    clock.advance(days=13)
+    assert sender.prune() == 0
+    clock.advance(days=2)
+    assert sender.prune() == 1
+    assert [d.state for d in _deliveries(database)] == ["dead"]
