@@ -22,6 +22,7 @@ tools: $(STAMP)
 	@bash scripts/install-fastlane.sh
 	@bash scripts/install-chromium.sh
 	@bash scripts/install-appium.sh
+	@bash scripts/install-dashboard-assets.sh
 	@bash scripts/install-sandbox.sh
 	@bash scripts/install-store-schemas.sh
 

@@ -1,1 +1,8 @@
-"""Server-rendered pages for runs, screenshot review, releases, web parity and devices."""
+"""Server-rendered pages (jinja2 + htmx, live updates over server-sent events) for runs,
+screenshot review and devices, with sign-in, roles and CSRF; installable as a PWA.
+
+`install(app)` adds the pages under `/` to the service's FastAPI app (the API stays under `/api`)."""
+
+from dashboard.app import install
+
+__all__ = ["install"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from anyio import to_thread
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from orchestrator.context import Context
@@ -132,3 +132,7 @@ def require_actor(*roles: str) -> Callable[[Request], Awaitable[Actor]]:
         return actor
 
     return dependency
+
+
+# Any signed-in person or valid token: for reads a browser makes by itself (images, downloads).
+Viewer = Annotated[Actor, Depends(require_actor())]

@@ -21,10 +21,12 @@ from orchestrator.tokens import ROLES
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
-_hasher = PasswordHasher()
+# argon2id with the library's defaults (RFC 9106 low-memory profile). Tests may swap in a
+# cheaper one; a hash carries its own parameters, so verification never depends on this.
+HASHER = PasswordHasher()
 # Verifying against this when the account does not exist costs the same time as a real check,
 # so the answer's timing does not tell which names exist.
-_DUMMY_HASH = _hasher.hash("instep-no-such-user")
+_DUMMY_HASH = HASHER.hash("instep-no-such-user")
 
 
 class UserError(Exception):
@@ -81,7 +83,7 @@ def create_user(session: Session, name: str, role: str, password: str) -> User:
         raise UserError(
             f"a user named {name!r} already exists; change the password with `instep user passwd`"
         )
-    user = User(name=name, role=role, password_hash=_hasher.hash(password), session_version=1)
+    user = User(name=name, role=role, password_hash=HASHER.hash(password), session_version=1)
     session.add(user)
     session.flush()
     return user
@@ -91,7 +93,7 @@ def set_password(session: Session, name: str, password: str) -> User:
     """Change the password; every session signed in before the change ends."""
     check_password(password)
     user = get_user(session, name)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = HASHER.hash(password)
     user.session_version += 1
     session.flush()
     return user
@@ -105,7 +107,7 @@ def verify_password(session: Session, name: str, password: str) -> User | None:
     """The user when the password matches; None otherwise (unknown name or wrong password)."""
     user = session.scalar(select(User).where(User.name == name))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password[:MAX_PASSWORD])
+        HASHER.verify(user.password_hash if user else _DUMMY_HASH, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):
         return None
     return user

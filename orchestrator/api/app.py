@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from fastapi import FastAPI
 
 from orchestrator.api import projects, reviews, runs, webhooks
@@ -10,7 +12,9 @@ from orchestrator.notifications.routes import router as notifications_router
 from orchestrator.releases.routes import router as releases_router
 
 
-def create_app(ctx: Context) -> FastAPI:
+def create_app(ctx: Context, extensions: Sequence[Callable[[FastAPI], None]] = ()) -> FastAPI:
+    """The service's app; `extensions` add to it (the server passes the dashboard's pages, so
+    the orchestrator never imports the dashboard)."""
     app = FastAPI(
         title="Instep",
         version="0.1.0",
@@ -29,4 +33,6 @@ def create_app(ctx: Context) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "mode": "embedded" if ctx.settings.embedded else "distributed"}
 
+    for extend in extensions:
+        extend(app)
     return app

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from orchestrator import reviews as service
+from orchestrator.actors import Viewer
 from orchestrator.api.deps import ContextDep, Id, Reader, ReadSessionDep, SessionDep, require
 from orchestrator.artifacts import ArtifactError
 from orchestrator.baselines import BlobAdapter, repository
@@ -153,7 +154,7 @@ def comparison_image(
     kind: Literal["baseline", "candidate", "diff", "thumbnail"],
     session: ReadSessionDep,
     ctx: ContextDep,
-    _: Reader,
+    _: Viewer,
 ) -> Response:
     c = session.get(Comparison, comparison_id)
     if c is None:

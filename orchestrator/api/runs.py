@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from orchestrator import projects as project_service
 from orchestrator import runs as service
+from orchestrator.actors import Viewer
 from orchestrator.api.deps import BeforeId, ContextDep, Developer, Id, Reader, ReadSessionDep, SessionDep
 from orchestrator.api.schemas import ArtifactOut, EventOut, JobOut, RunDetail, RunOut, RunPage, TriggerIn
 from orchestrator.artifacts import ArtifactError
@@ -171,7 +172,7 @@ def _stored_log(session, ctx: Context, job: Job) -> Iterator[bytes] | None:  # t
 
 
 @router.get("/jobs/{job_id}/log", response_class=PlainTextResponse)
-def job_log(job_id: Id, session: ReadSessionDep, ctx: ContextDep, _: Reader):  # type: ignore[no-untyped-def]
+def job_log(job_id: Id, session: ReadSessionDep, ctx: ContextDep, _: Viewer):  # type: ignore[no-untyped-def]
     job = _job(session, job_id)
     if job.status in FINAL_JOB:
         stored = _stored_log(session, ctx, job)
@@ -215,7 +216,7 @@ def job_log_stream(
 
 @router.get("/artifacts/{artifact_id}")
 def download_artifact(
-    artifact_id: Id, session: ReadSessionDep, ctx: ContextDep, _: Reader
+    artifact_id: Id, session: ReadSessionDep, ctx: ContextDep, _: Viewer
 ) -> StreamingResponse:
     row = session.get(Artifact, artifact_id)
     if row is None:

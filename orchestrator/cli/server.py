@@ -61,6 +61,7 @@ def serve(host: str, port: int, concurrency: int) -> None:
     """Run the API, the scheduler and (in embedded mode) a worker in this process."""
     import uvicorn
 
+    from dashboard import install as dashboard_pages
     from orchestrator.api import create_app
     from orchestrator.celery_app import start_embedded_worker
     from orchestrator.db.session import upgrade
@@ -85,9 +86,11 @@ def serve(host: str, port: int, concurrency: int) -> None:
     threading.Thread(
         target=deliver_forever, args=(ctx.db, ctx.sealer, settings, stop), name="instep-notifier", daemon=True
     ).start()
-    click.echo(f"instep: listening on http://{host}:{port} (API at /api, OpenAPI at /openapi.json)")
+    click.echo(
+        f"instep: listening on http://{host}:{port} (dashboard at /, API at /api, OpenAPI at /openapi.json)"
+    )
     try:
-        uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(ctx, extensions=[dashboard_pages]), host=host, port=port, log_level="warning")
     finally:
         stop.set()
 

@@ -1,0 +1,115 @@
+"""Live updates over server-sent events, as async generators: no thread is held per viewer
+(the short database reads run in the thread pool, the waiting is `asyncio.sleep`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from sqlalchemy import select
+from sse_starlette import EventSourceResponse
+
+from dashboard.ansi import looks_like_error, to_html
+from dashboard.security import page_actor
+from orchestrator.actors import Actor
+from orchestrator.context import Context
+from orchestrator.db.models import Job, Run
+from orchestrator.logbus import LogEnd, LogLine, follow
+from orchestrator.transitions import FINAL_JOB
+
+router = APIRouter(include_in_schema=False)
+PageActor = Annotated[Actor, Depends(page_actor)]
+STATUS_POLL_SECONDS = 1.0
+MAX_STREAM_SECONDS = 3600.0  # the browser reconnects after this
+MAX_WATCHED_RUNS = 200
+
+
+def run_states(ctx: Context, run_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each run's status, reason and its jobs' states: what the pages show live."""
+    with ctx.db.read_session() as session:
+        runs = session.execute(select(Run.id, Run.status, Run.reason).where(Run.id.in_(run_ids))).all()
+        jobs = session.execute(
+            select(Job.id, Job.run_id, Job.status).where(Job.run_id.in_(run_ids)).order_by(Job.id)
+        ).all()
+    out = {r.id: {"id": r.id, "status": r.status, "reason": r.reason, "jobs": {}} for r in runs}
+    for j in jobs:
+        out[j.run_id]["jobs"][str(j.id)] = j.status
+    return out
+
+
+@router.get("/live/runs")
+async def live_runs(
+    request: Request,
+    _: PageActor,
+    ids: Annotated[str, Query(max_length=4000)],
+    max_seconds: Annotated[float, Query(gt=0, le=MAX_STREAM_SECONDS)] = MAX_STREAM_SECONDS,
+) -> EventSourceResponse:
+    """`run` events (JSON: id, status, reason, jobs) for the runs in `ids` whenever one changes."""
+    try:
+        run_ids = sorted({int(x) for x in ids.split(",") if x.strip()})[:MAX_WATCHED_RUNS]
+    except ValueError:
+        raise HTTPException(422, "ids must be comma-separated run ids") from None
+    run_ids = [i for i in run_ids if 1 <= i <= 2**31 - 1]
+    ctx: Context = request.app.state.instep
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        seen: dict[int, dict[str, Any]] = {}
+        deadline = time.monotonic() + max_seconds
+        while time.monotonic() < deadline:
+            states = await to_thread.run_sync(run_states, ctx, run_ids)
+            for run_id, state in states.items():
+                if seen.get(run_id) != state:
+                    seen[run_id] = state
+                    yield {"event": "run", "data": json.dumps(state)}
+            await asyncio.sleep(STATUS_POLL_SECONDS)
+
+    return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store"})
+
+
+def _job_over(ctx: Context, job_id: int) -> str | None:
+    with ctx.db.read_session() as session:
+        job = session.get(Job, job_id)
+        status = job.status if job else "gone"
+    return status if status in FINAL_JOB or status in ("waiting", "gone") else None
+
+
+@router.get("/live/jobs/{job_id}/log")
+async def live_log(
+    request: Request,
+    job_id: int,
+    _: PageActor,
+    start: Annotated[int, Query(alias="from", ge=0, le=10**9)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+    max_seconds: Annotated[float, Query(gt=0, le=MAX_STREAM_SECONDS)] = MAX_STREAM_SECONDS,
+) -> EventSourceResponse:
+    """`line` events (id = line index, data = JSON with the line as safe HTML and whether it
+    looks like an error) from line `from` (or after Last-Event-ID), then one `end` event."""
+    ctx: Context = request.app.state.instep
+    if not 1 <= job_id <= 2**31 - 1 or not await to_thread.run_sync(_job_exists, ctx, job_id):
+        raise HTTPException(404, f"no job with id {job_id}")
+    if last_event_id is not None and last_event_id.isdigit():
+        start = int(last_event_id) + 1
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        ended = partial(to_thread.run_sync, _job_over, ctx, job_id)
+        async for item in follow(ctx.logs, job_id, start, ended, max_seconds=max_seconds):
+            if isinstance(item, LogLine):
+                data = {"html": str(to_html(item.text)), "error": looks_like_error(item.text)}
+                yield {"event": "line", "id": str(item.index), "data": json.dumps(data)}
+            elif isinstance(item, LogEnd):
+                yield {"event": "end", "data": item.why}
+                return
+            # A keep-alive (None) needs nothing here: the response pings every 15 s by itself.
+
+    return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store"})
+
+
+def _job_exists(ctx: Context, job_id: int) -> bool:
+    with ctx.db.read_session() as session:
+        return session.get(Job, job_id) is not None
