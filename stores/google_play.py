@@ -19,7 +19,7 @@ from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaFileUpload
+from googleapiclient.http import MediaFileUpload, build_http
 
 from stores.base import (
     Candidate,
@@ -121,7 +121,7 @@ def _http_error(exc: HttpError, action: str) -> StoreError:
 
 
 class GooglePlay:
-    """The `Store` for one Play app (package) and track."""
+    """The `Store` for one Play app (package) and track. Not thread-safe (httplib2): one per job."""
 
     name = STORE
 
@@ -135,10 +135,12 @@ class GooglePlay:
         http: httplib2.Http | None = None,
         in_app_update_priority: int | None = None,
         timeout_s: float = 120.0,
+        upload_chunk_bytes: int = UPLOAD_CHUNK_BYTES,
     ) -> None:
         self.package_name = package_name
         self.track = track
         self.in_app_update_priority = in_app_update_priority
+        self.upload_chunk_bytes = upload_chunk_bytes
         try:
             credentials = service_account.Credentials.from_service_account_info(
                 dict(service_account_info), scopes=[SCOPE]
@@ -150,7 +152,10 @@ class GooglePlay:
                 store=STORE,
                 action="load credentials",
             ) from None
-        transport = http or httplib2.Http(timeout=timeout_s)
+        transport = http or build_http()
+        transport.timeout = timeout_s
+        # 308 is "resume incomplete" in Google's resumable uploads, not a redirect.
+        transport.redirect_codes = set(transport.redirect_codes) - {308}
         self._service = build_from_document(
             load_discovery_document(root_url), http=AuthorizedHttp(credentials, http=transport)
         )
@@ -283,7 +288,7 @@ class GooglePlay:
             str(candidate.artifact),
             mimetype="application/octet-stream",
             resumable=True,
-            chunksize=UPLOAD_CHUNK_BYTES,
+            chunksize=self.upload_chunk_bytes,
         )
         bundle = self._call(
             "edits.bundles.upload",

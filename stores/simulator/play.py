@@ -15,6 +15,7 @@ import copy
 import hashlib
 import io
 import itertools
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -36,9 +37,10 @@ CHANGES_IN_REVIEW = (
 MANIFEST = "base/manifest/AndroidManifest.xml"
 
 
-def make_test_bundle(version_code: int, version_name: str = "1.0.0") -> bytes:
-    """A zip laid out like an AAB whose manifest carries the version code in plain text. Real AABs
-    encode the manifest as protobuf; the simulator reads this plain form only."""
+def make_test_bundle(version_code: int, version_name: str = "1.0.0", *, padding: int = 0) -> bytes:
+    """A zip laid out like an AAB whose manifest carries the version code in plain text (real AABs
+    encode the manifest as protobuf; the simulator reads this plain form only); `padding` adds that
+    many incompressible bytes, for multi-chunk uploads."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(
@@ -46,6 +48,8 @@ def make_test_bundle(version_code: int, version_name: str = "1.0.0") -> bytes:
             f'<manifest android:versionCode="{version_code}" android:versionName="{version_name}"/>',
         )
         archive.writestr("BundleConfig.pb", b"")
+        if padding:
+            archive.writestr("base/dex/classes.dex", os.urandom(padding))
     return buffer.getvalue()
 
 
@@ -175,11 +179,27 @@ class PlaySimulator:
         raise google_error(501, f"{op.name} is not simulated", reason="notImplemented")
 
     def continue_upload(self, upload_id: str, content_range: str, chunk: bytes) -> Reply:
+        """One chunk of a resumable upload (`Content-Range: bytes FIRST-LAST/TOTAL`, or
+        `bytes */TOTAL` to ask how much arrived); 308 with `Range` until the last byte."""
         upload = self.uploads.get(upload_id)
         if upload is None:
             raise google_error(404, "No such upload session.", reason="notFound")
-        upload.data += chunk
-        if len(upload.data) < upload.total:
+        match = re.fullmatch(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)", content_range.strip())
+        if match is None:
+            raise google_error(400, f"Invalid Content-Range header: {content_range!r}.")
+        first, last, total = match.groups()
+        if total != "*":
+            upload.total = int(total)
+        if first is not None:
+            if int(first) != len(upload.data) or int(last) - int(first) + 1 != len(chunk):
+                raise google_error(
+                    400,
+                    f"Content-Range {content_range!r} does not continue the upload at byte {len(upload.data)}.",
+                )
+            upload.data += chunk
+        if upload.total < 0 or len(upload.data) < upload.total:
+            if not upload.data:
+                return Reply(308)
             return Reply(308, None, {"Range": f"bytes=0-{len(upload.data) - 1}"})
         del self.uploads[upload_id]
         app = self._app(upload.package)

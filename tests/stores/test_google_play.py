@@ -138,3 +138,16 @@ def test_reconciliation_reads_show_what_the_store_already_has(sim, aab):
     releases = play.track_releases()
     assert TrackRelease("inProgress", ("42",), 0.05, "1.4.0") in releases
     assert sim.operations("google_play").count("androidpublisher.edits.commit") == 2
+
+
+def test_a_large_bundle_goes_up_in_resumable_chunks(sim, tmp_path):
+    from stores import Candidate
+    from stores.simulator import make_test_bundle
+
+    path = tmp_path / "big.aab"
+    path.write_bytes(make_test_bundle(77, padding=600 * 1024))
+    play = sim.play(upload_chunk_bytes=256 * 1024)
+    play.submit(Candidate(version="2.0.0", build_number="77", artifact=path))
+    chunks = [e for e in sim.requests() if e["operation"].endswith("#resumable")]
+    assert [c["status"] for c in chunks] == [308, 308, 200]
+    assert sim.state.play.apps[PACKAGE].used_version_codes == {77}
