@@ -372,9 +372,10 @@ class AppStoreConnect:
 
     def start_rollout(self, candidate: Candidate, *, fraction: float | None = None) -> Rollout:
         """Release the approved version (appStoreVersionReleaseRequests); a phased release then
-        starts by itself on Apple's schedule (`fraction` cannot choose it)."""
+        starts by itself on Apple's schedule (`fraction` cannot choose it). Before approval the
+        store refuses (conflict); once released this only reads the state."""
         version = self._version_or_fail(candidate, "release")
-        if version["attributes"].get("appVersionState") == "PENDING_DEVELOPER_RELEASE":
+        if VERSION_REVIEW.get(version["attributes"].get("appVersionState", "")) != ReviewState.RELEASED:
             self._request(
                 "release",
                 "POST",
@@ -394,6 +395,11 @@ class AppStoreConnect:
     def _set_phase(self, candidate: Candidate, state: str, action: str) -> Rollout:
         version = self._version_or_fail(candidate, action)
         phased = self._phased_release(version["id"])
+        released = (
+            VERSION_REVIEW.get(version["attributes"].get("appVersionState", "")) == ReviewState.RELEASED
+        )
+        if phased is None and state == "COMPLETE" and released:
+            return self._rollout(candidate, version, None)  # released to everyone already
         if phased is None:
             raise StoreError(
                 ErrorCategory.CONFLICT,

@@ -146,3 +146,19 @@ def test_a_build_fastlane_did_not_upload_needs_action(full_sim):
     with pytest.raises(StoreError) as processing:
         store.submit(CANDIDATE)
     assert processing.value.category is ErrorCategory.RETRYABLE
+
+
+def test_release_before_approval_is_refused_by_the_store_and_without_phases_complete_is_a_read(full_sim):
+    upload_build(full_sim)
+    store = full_sim.app_store()
+    submission = store.submit(CANDIDATE)
+    with pytest.raises(StoreError) as early:
+        store.start_rollout(CANDIDATE)
+    assert (early.value.category, early.value.status) == (ErrorCategory.CONFLICT, 409)
+    assert "PENDING_DEVELOPER_RELEASE" in early.value.message
+    approve(full_sim, submission.submission_id)
+    released = store.start_rollout(CANDIDATE)
+    assert (released.state, released.store_state) == (RolloutState.COMPLETED, "READY_FOR_DISTRIBUTION")
+    assert store.start_rollout(CANDIDATE).state is RolloutState.COMPLETED  # a read, no second request
+    assert store.complete_rollout(CANDIDATE).state is RolloutState.COMPLETED
+    assert full_sim.operations("app_store").count("appStoreVersionReleaseRequestsCreateInstance") == 2
