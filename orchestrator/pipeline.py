@@ -9,12 +9,15 @@ from orchestrator.db.models import Project, Run
 from orchestrator.planner import Trigger, plan_run
 from orchestrator.projects import clone_url
 from orchestrator.scheduler import advance, apply_plan, fail_planning
-from orchestrator.spec import SpecError, parse_spec
-from orchestrator.workspaces import WorkspaceError, ensure_commit, read_file_at
+from orchestrator.spec import SpecError, parse_spec_bytes
+from orchestrator.spec.document import size_issue
+from orchestrator.spec.limits import MAX_FILE_BYTES
+from orchestrator.workspaces import FileTooLarge, WorkspaceError, ensure_commit, read_bytes_at
 
 log = logging.getLogger(__name__)
 
 SPEC_PATH = "instep.yml"
+REASON_ISSUES = 20  # problems quoted in a failed run's reason; `instep validate` lists them all
 _TRIGGER_KINDS = {"push": "push", "manual": "manual", "api": "api", "rerun": "manual"}
 
 
@@ -26,7 +29,13 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
         project = s.get(Project, run.project_id)
         assert project is not None
         has_jobs = bool(run.jobs)
-        repo_url, project_id, sha, ref, trigger = clone_url(project, ctx.sealer), project.id, run.sha, run.ref, run.trigger
+        repo_url, project_id, sha, ref, trigger = (
+            clone_url(project, ctx.sealer),
+            project.id,
+            run.sha,
+            run.ref,
+            run.trigger,
+        )
     if has_jobs:  # a rerun carries its jobs over; nothing to plan
         with ctx.db.session() as s:
             dispatches = advance(s, run_id)
@@ -35,25 +44,49 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
         return
     try:
         mirror = ensure_commit(ctx.settings.mirrors_dir, project_id, repo_url, sha)
-        text = read_file_at(mirror, sha, SPEC_PATH)
-        if text is None:
+        raw = read_bytes_at(mirror, sha, SPEC_PATH, MAX_FILE_BYTES)
+        if raw is None:
             raise _PlanningFailed(f"no {SPEC_PATH} at the root of commit {sha[:12]}")
-        spec = parse_spec(text, filename=SPEC_PATH, known_devices=_known_devices(ctx))
+        spec = parse_spec_bytes(raw, filename=SPEC_PATH, known_devices=_known_devices(ctx))
         plan = plan_run(spec, Trigger(kind=_TRIGGER_KINDS.get(trigger, "api"), ref=ref, sha=sha))  # type: ignore[arg-type]
+    except FileTooLarge as exc:
+        reason = _spec_reason(SpecError([size_issue(exc.size, SPEC_PATH)]))
     except SpecError as exc:
-        reason = f"invalid {SPEC_PATH}:\n{exc}"
+        reason = _spec_reason(exc)
     except (WorkspaceError, _PlanningFailed) as exc:
         reason = str(exc)
+    except Exception as exc:  # a bug must still end the run with a reason, never leave it queued
+        log.exception("run %s: planning raised", run_id)
+        reason = _unexpected("planning failed", exc)
     else:
-        with ctx.db.session() as s:
-            dispatches = apply_plan(s, run_id, plan)
-            s.commit()
-        ctx.dispatcher.jobs(dispatches)
-        return
+        try:
+            with ctx.db.session() as s:
+                dispatches = apply_plan(s, run_id, plan)
+                s.commit()
+        except Exception as exc:
+            log.exception("run %s: recording the planned jobs raised", run_id)
+            reason = _unexpected("the planned jobs could not be recorded", exc)
+        else:
+            ctx.dispatcher.jobs(dispatches)
+            return
     log.info("run %s failed at planning: %s", run_id, reason)
     with ctx.db.session() as s:
         fail_planning(s, run_id, reason)
         s.commit()
+
+
+def _spec_reason(exc: SpecError) -> str:
+    shown = [str(issue) for issue in exc.errors[:REASON_ISSUES]]
+    more = len(exc.errors) - len(shown)
+    if more:
+        shown.append(f"... and {more:,} more (run `instep validate` on the file to see them all)")
+    return f"invalid {SPEC_PATH}:\n" + "\n".join(shown)
+
+
+def _unexpected(what: str, exc: Exception) -> str:
+    detail = str(exc)
+    detail = detail if len(detail) <= 300 else detail[:300] + "..."
+    return f"{what}: {type(exc).__name__}: {detail} (an Instep bug; the worker's log has the traceback)"
 
 
 def _known_devices(ctx: Context) -> frozenset[str]:

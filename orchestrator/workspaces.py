@@ -28,16 +28,15 @@ def _git(
     args: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_SECONDS, remote: str | None = None
 ) -> str:
     """Run git; `remote` is the clone URL (with its credentials) this command talks to."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "GIT_TERMINAL_PROMPT": "0",
-        "LC_ALL": "C",
-        **(git_credential_config(remote) if remote else {}),
-    }
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            ["git", *args],
+            cwd=cwd,
+            env=_env(remote),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise WorkspaceError(f"git {args[0]} timed out after {timeout:.0f} s") from exc
@@ -45,6 +44,16 @@ def _git(
         stderr = scrub(proc.stderr, remote) if remote else proc.stderr
         raise WorkspaceError(f"git {' '.join(args[:2])} failed: {stderr.strip()[-2000:]}")
     return proc.stdout
+
+
+def _env(remote: str | None = None) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+        **(git_credential_config(remote) if remote else {}),
+    }
 
 
 @contextmanager
@@ -112,6 +121,37 @@ def read_file_at(mirror: Path, sha: str, path: str) -> str | None:
         return _git(["show", f"{sha}:{path}"], cwd=mirror)
     except WorkspaceError:
         return None
+
+
+class FileTooLarge(WorkspaceError):
+    """A file at a commit is larger than the caller reads; `size` is its size in bytes."""
+
+    def __init__(self, path: str, size: int, limit: int) -> None:
+        super().__init__(f"{path} is {size:,} bytes (at most {limit:,} are read)")
+        self.size = size
+
+
+def read_bytes_at(mirror: Path, sha: str, path: str, limit: int) -> bytes | None:
+    """A file's bytes at a commit, or None when the commit has no such file; FileTooLarge when it
+    holds more than `limit` bytes (its size is asked first, so nothing large is read)."""
+    try:
+        size = int(_git(["cat-file", "-s", f"{sha}:{path}"], cwd=mirror))
+    except (WorkspaceError, ValueError):
+        return None
+    if size > limit:
+        raise FileTooLarge(path, size, limit)
+    try:
+        proc = subprocess.run(
+            ["git", "cat-file", "blob", f"{sha}:{path}"],
+            cwd=mirror,
+            env=_env(),
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise WorkspaceError(f"git cat-file timed out after {GIT_TIMEOUT_SECONDS} s") from exc
+    return proc.stdout if proc.returncode == 0 else None  # e.g. `path` is a directory
 
 
 def checkout(mirror: Path, sha: str, dest: Path) -> Path:

@@ -2,7 +2,7 @@
 `instep.yml:LINE:COL: message`, and the validated `PipelineSpec` the planner consumes."""
 
 from orchestrator.spec.errors import SpecError, SpecIssue
-from orchestrator.spec.loader import load_spec_file, parse_spec
+from orchestrator.spec.loader import load_spec_file, parse_spec, parse_spec_bytes
 from orchestrator.spec.model import PipelineSpec, PlatformSpec, StageSpec, Triggers
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "Triggers",
     "load_spec_file",
     "parse_spec",
+    "parse_spec_bytes",
 ]
