@@ -91,13 +91,26 @@ class Attempt:
 class StageKind(Protocol):
     """One kind of stage (`kind:` in instep.yml)."""
 
-    name: str
-    # Stage keys of KIND_SPECIFIC_KEYS this kind accepts.
-    accepts: frozenset[str]
-    # Raw defaults this kind gives its stages before validation (e.g. a gate runs once).
-    defaults: Mapping[str, Any]
-    # Why a job of this kind is `waiting` (people must decide); None when it never waits.
-    wait_reason: str | None
+    # Read-only members, so a kind may declare them as plain class attributes.
+    @property
+    def name(self) -> str:
+        """The `kind:` value in instep.yml."""
+        ...
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        """The stage keys of KIND_SPECIFIC_KEYS this kind accepts."""
+        ...
+
+    @property
+    def defaults(self) -> Mapping[str, Any]:
+        """Raw defaults this kind gives its stages before validation (e.g. a gate runs once)."""
+        ...
+
+    @property
+    def wait_reason(self) -> str | None:
+        """Why a job of this kind is `waiting` (people must decide); None when it never waits."""
+        ...
 
     def check(self, name: str, stage: StageSpec) -> list[Problem]:
         """What this kind needs or refuses in a validated stage, with paths into the file."""
