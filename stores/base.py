@@ -48,7 +48,8 @@ class StoreError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.store} {self.action}"
-        detail = f" [{self.status} {self.code}]".replace(" ]", "]") if self.status or self.code else ""
+        parts = [str(part) for part in (self.status, self.code) if part]
+        detail = f" [{' '.join(parts)}]" if parts else ""
         return f"{where} failed ({self.category.value}){detail}: {self.message}"
 
 

@@ -342,7 +342,11 @@ class GooglePlay:
                 store=STORE,
                 action=action,
             )
-        change(ours)
+        try:
+            change(ours)
+        except StoreError:
+            self._delete_edit(edit_id)
+            raise
         if ours.get("status") == "completed":
             releases = [r for r in releases if r is ours or r.get("status") != "completed"]
         self._update_and_commit(edit_id, releases)

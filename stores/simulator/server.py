@@ -87,6 +87,7 @@ class StoreSimulator:
         self.app_store = AppStoreSimulator(self.clock, config.app_store_apps)
         self.keys = KeyRing(self.clock)
         self.requests: list[LoggedRequest] = []
+        self._seq = 0
         self.faults: list[dict[str, Any]] = []
         self._service_account = new_service_account(
             "instep-release@instep-simulator.iam.gserviceaccount.com", ""
@@ -108,6 +109,10 @@ class StoreSimulator:
             "play_packages": self.config.play_packages,
             "app_store_apps": self.config.app_store_apps,
         }
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
 
     def record(self, entry: LoggedRequest) -> None:
         self.requests.append(entry)
@@ -148,7 +153,7 @@ def create_app(sim: StoreSimulator) -> Starlette:
         elif raw and not path.startswith("/upload/"):
             body = raw.decode("utf-8", "replace")
         entry = LoggedRequest(
-            len(sim.requests) + 1,
+            sim.next_seq(),
             time.time(),
             store,
             request.method,
@@ -170,7 +175,7 @@ def create_app(sim: StoreSimulator) -> Starlette:
     async def token(request: Request) -> Response:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         entry = LoggedRequest(
-            len(sim.requests) + 1,
+            sim.next_seq(),
             time.time(),
             "google_oauth",
             "POST",
@@ -286,9 +291,14 @@ def _admin(sim: StoreSimulator, request: Request, action: str, payload: dict[str
         if method == "DELETE":
             sim.requests.clear()
             return {"cleared": True}
-        entries = [r.as_json() for r in sim.requests]
+        # ?invalid=1: only refused ones; ?operation=NAME; ?since=SEQ: only later ones.
+        since = int(request.query_params.get("since", "0"))
+        operation = request.query_params.get("operation")
+        entries = [r.as_json() for r in sim.requests if r.seq > since]
         if request.query_params.get("invalid"):
             entries = [e for e in entries if not e["valid"]]
+        if operation:
+            entries = [e for e in entries if e["operation"] == operation]
         return {"requests": entries}
     if action == "credentials":
         return sim.credentials(_base_url(request))

@@ -190,3 +190,16 @@ def test_play_classification(status, reason, message, category):
 )
 def test_app_store_classification(status, code, category):
     assert classify_app_store(status, code) is category
+
+
+def test_error_line_names_store_action_status_and_code():
+    error = StoreError(ErrorCategory.CONFLICT, "Version code 42 has already been used.", store="google_play",
+                       action="edits.bundles.upload", status=403, code="apkUpgradeVersionConflict")  # fmt: skip
+    assert str(error) == (
+        "google_play edits.bundles.upload failed (conflict) [403 apkUpgradeVersionConflict]: "
+        "Version code 42 has already been used."
+    )
+    bare = StoreError(
+        ErrorCategory.AUTH, "invalid_grant: Invalid JWT Signature.", store="google_play", action="x"
+    )
+    assert str(bare) == "google_play x failed (auth): invalid_grant: Invalid JWT Signature."

@@ -151,3 +151,13 @@ def test_a_large_bundle_goes_up_in_resumable_chunks(sim, tmp_path):
     chunks = [e for e in sim.requests() if e["operation"].endswith("#resumable")]
     assert [c["status"] for c in chunks] == [308, 308, 200]
     assert sim.state.play.apps[PACKAGE].used_version_codes == {77}
+
+
+def test_a_refused_rollout_change_leaves_no_open_edit(sim, aab):
+    play = sim.play()
+    candidate = aab(42)
+    play.submit(candidate)  # completed, not staged
+    sim.post("play/review", {"package": PACKAGE, "decision": "approve"})
+    with pytest.raises(StoreError):
+        play.halt_rollout(candidate)
+    assert [e.state for e in sim.state.play.edits.values()].count("open") == 0

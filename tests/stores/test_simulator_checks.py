@@ -218,3 +218,18 @@ def test_python_m_stores_simulator_serves_play_until_stopped(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
     assert proc.returncode is not None
+
+
+def test_request_log_filters_by_operation_and_sequence(sim, aab):
+    play = sim.play()
+    play.submit(aab(1))
+    commits = sim.admin.get("/_sim/requests", params={"operation": "androidpublisher.edits.commit"}).json()[
+        "requests"
+    ]
+    assert len(commits) == 1
+    later = sim.admin.get("/_sim/requests", params={"since": commits[0]["seq"]}).json()["requests"]
+    assert later == []
+    sim.admin.delete("/_sim/requests")
+    play.track_releases()
+    after_clear = sim.requests(store="google_play")
+    assert after_clear and after_clear[0]["seq"] > commits[0]["seq"]
