@@ -61,9 +61,7 @@ def open_delivery(
     return notice
 
 
-def read_delivery(
-    provider: Provider, headers: Mapping[str, str], body: bytes, secret: str | None
-) -> Notice:
+def read_delivery(provider: Provider, headers: Mapping[str, str], body: bytes, secret: str | None) -> Notice:
     """`address` then `open_delivery` with a known secret: the whole pipeline, for callers that
     already know which project a delivery is for (tests, tools)."""
     return open_delivery(address(provider, headers, body), headers, body, secret)

@@ -39,7 +39,7 @@ _REPOSITORY = locating.key_pattern("repository", rb'(?=")')
 
 class Git:
     name = "git"
-    media_types = (JSON,)
+    media_types: tuple[str, ...] = (JSON,)
 
     def check_headers(self, headers: Mapping[str, str]) -> None:
         require_header(headers, EVENT)

@@ -34,7 +34,7 @@ _REPOSITORY = locating.key_pattern("repository", rb"\{")
 
 class GitHub:
     name = "github"
-    media_types = (JSON, FORM)
+    media_types: tuple[str, ...] = (JSON, FORM)
 
     def check_headers(self, headers: Mapping[str, str]) -> None:
         require_header(headers, EVENT)

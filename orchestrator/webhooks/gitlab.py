@@ -36,7 +36,7 @@ _PROJECT = locating.key_pattern("project", rb"\{")
 
 class GitLab:
     name = "gitlab"
-    media_types = (JSON,)
+    media_types: tuple[str, ...] = (JSON,)
 
     def check_headers(self, headers: Mapping[str, str]) -> None:
         require_header(headers, EVENT)
@@ -54,7 +54,9 @@ class GitLab:
         event = require_header(headers, EVENT)
         if event not in PUSH_EVENTS:
             return Ignored(
-                "gitlab", event, f"GitLab event {event!r} starts nothing (only Push Hook and Tag Push Hook do)"
+                "gitlab",
+                event,
+                f"GitLab event {event!r} starts nothing (only Push Hook and Tag Push Hook do)",
             )
         return _push(_delivery_id(headers, body), data)
 

@@ -48,9 +48,7 @@ def require_header(headers: Mapping[str, str], name: str) -> str:
     if not value:
         raise BadRequest(f"missing header {name}")
     if len(value) > MAX_HEADER_CHARS or _CONTROL.search(value):
-        raise BadRequest(
-            f"header {name} must be at most {MAX_HEADER_CHARS} printable characters"
-        )
+        raise BadRequest(f"header {name} must be at most {MAX_HEADER_CHARS} printable characters")
     return value
 
 

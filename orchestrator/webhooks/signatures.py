@@ -39,9 +39,7 @@ def verify_signature(secret: str, body: bytes, headers: Mapping[str, str], name:
         raise BadSignature(f"header {name} is not of the form sha256=<64 hex digits>")
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), match.group(1).lower().encode()):
-        raise BadSignature(
-            f"header {name} does not match the body: {_NOT_A_PROJECT_SECRET}"
-        )
+        raise BadSignature(f"header {name} does not match the body: {_NOT_A_PROJECT_SECRET}")
 
 
 def verify_token(secret: str, headers: Mapping[str, str], name: str) -> None:

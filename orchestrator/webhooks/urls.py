@@ -26,4 +26,3 @@ def default_match_name(url: str) -> str:
     if len(segments) < 2:
         raise ValueError(f"{url!r} has fewer than two path segments (expected .../OWNER/NAME[.git])")
     return "/".join(segments[-2:] if local else segments)
-

@@ -248,7 +248,9 @@ def test_an_unsigned_25_mb_flood_is_refused_without_decoding(api: Api) -> None:
 
 
 def test_unknown_webhook_provider_is_404(api: Api) -> None:
-    r = api.client.post("/api/webhooks/bitbucket", content=b"{}", headers={"Content-Type": "application/json"})
+    r = api.client.post(
+        "/api/webhooks/bitbucket", content=b"{}", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 404 and "expected github, gitlab, git" in r.json()["detail"]
 
 
@@ -268,7 +270,9 @@ def test_a_repo_url_with_credentials_is_sealed_and_shown_redacted(api: Api) -> N
     ]
     assert all("ghs_TOKENvalue123" not in a and "https://***@github.com/acme/shop.git" in a for a in answers)
     with api.ctx.db.session() as s:
-        raw = " ".join(str(v) for v in s.execute(text("SELECT repo_url, repo_url_sealed FROM projects")).one())
+        raw = " ".join(
+            str(v) for v in s.execute(text("SELECT repo_url, repo_url_sealed FROM projects")).one()
+        )
         assert "ghs_TOKENvalue123" not in raw
         assert clone_url(s.query(Project).one(), api.ctx.sealer) == url  # what the worker clones with
 
@@ -318,7 +322,9 @@ def test_every_integer_path_parameter_and_before_is_bounded(api: Api) -> None:
                 if not any(t.get("type") == "integer" for t in types):
                     continue
                 if parameter["in"] == "path" or parameter["name"] == "before":
-                    bounded = [t for t in types if t.get("type") == "integer" and t.get("maximum") == 2**63 - 1]
+                    bounded = [
+                        t for t in types if t.get("type") == "integer" and t.get("maximum") == 2**63 - 1
+                    ]
                     if not bounded:
                         unbounded.append(f"{method.upper()} {path} {parameter['name']}")
     assert unbounded == [], (

@@ -82,7 +82,9 @@ def test_project_add_defaults_match_to_the_full_gitlab_namespace(env: dict[str, 
     assert "GitLab's group/sub/shop" in " ".join(invoke(env, "project", "add", "--help").output.split())
 
 
-def test_project_add_with_credentials_in_the_url_never_shows_them(env: dict[str, str], tmp_path: Path) -> None:
+def test_project_add_with_credentials_in_the_url_never_shows_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     from sqlalchemy import text
 
     url = "https://x-access-token:ghs_s3cretT0ken@github.com/acme/shop.git"
@@ -94,7 +96,9 @@ def test_project_add_with_credentials_in_the_url_never_shows_them(env: dict[str,
         assert "ghs_s3cretT0ken" not in output and "https://***@github.com/acme/shop.git" in output
     db = Database(f"sqlite:///{tmp_path / 'home' / 'instep.db'}")
     with db.session() as s:
-        row = " ".join(str(v) for v in s.execute(text("SELECT repo_url, repo_url_sealed FROM projects")).one())
+        row = " ".join(
+            str(v) for v in s.execute(text("SELECT repo_url, repo_url_sealed FROM projects")).one()
+        )
     assert "ghs_s3cretT0ken" not in row and "sealed:v1:" in row
 
 

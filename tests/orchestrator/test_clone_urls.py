@@ -29,7 +29,12 @@ TOKEN = "ghs_0123456789abcdefSECRET"
             "https://github.com/acme/shop.git",
         ),
         (f"https://{TOKEN}@github.com/acme/shop.git", TOKEN, "https://***@github.com/acme/shop.git", None),
-        ("https://oauth2:p%40ss@gitlab.example:8443/g/s/shop.git", "oauth2:p%40ss", "https://***@gitlab.example:8443/g/s/shop.git", None),
+        (
+            "https://oauth2:p%40ss@gitlab.example:8443/g/s/shop.git",
+            "oauth2:p%40ss",
+            "https://***@gitlab.example:8443/g/s/shop.git",
+            None,
+        ),
         ("ssh://git@gitlab.example:2222/g/shop.git", None, None, None),
         ("ssh://git:pw@host/g/shop.git", "git:pw", "ssh://***@host/g/shop.git", "ssh://git@host/g/shop.git"),
         ("git@github.com:acme/shop.git", None, None, None),
@@ -141,8 +146,16 @@ class GitServer:
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -176,7 +189,9 @@ def test_the_worker_clones_with_the_credentials_and_keeps_them_off_disk(
     assert _git("config", "remote.origin.url", cwd=mirror) == f"http://127.0.0.1:{server.port}/shop.git"
 
 
-def test_a_refused_clone_names_the_url_without_the_credentials(served: tuple[GitServer, str], tmp_path: Path) -> None:
+def test_a_refused_clone_names_the_url_without_the_credentials(
+    served: tuple[GitServer, str], tmp_path: Path
+) -> None:
     server, sha = served
     url = f"http://x-access-token:wrong-{TOKEN}@127.0.0.1:{server.port}/shop.git"
     with pytest.raises(WorkspaceError) as info:

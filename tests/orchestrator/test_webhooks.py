@@ -283,7 +283,10 @@ def test_address_names_the_missing_field() -> None:
     [
         # Only the top-level object's key counts, not one nested deeper or inside a string.
         {"commits": [{"repository": {"full_name": "evil/nested"}}], "repository": {"full_name": "acme/shop"}},
-        {"note": '{"repository": {"full_name": "evil/in-a-string"}}', "repository": {"full_name": "acme/shop"}},
+        {
+            "note": '{"repository": {"full_name": "evil/in-a-string"}}',
+            "repository": {"full_name": "acme/shop"},
+        },
         # Keys of objects nested inside `repository` do not count either.
         {"repository": {"owner": {"full_name": "evil/owner"}, "name": "shop", "full_name": "acme/shop"}},
     ],
@@ -357,13 +360,17 @@ def test_wrong_content_type_is_a_bad_request(content_type: str) -> None:
     with pytest.raises(BadRequest, match="expected application/json or application/x-www-form-urlencoded"):
         read_delivery(GITHUB, github_headers(body, **{"Content-Type": content_type}), body, SECRET)
     with pytest.raises(BadRequest, match=r"not supported \(expected application/json\)"):
-        read_delivery(GITLAB, gitlab_headers(**{"Content-Type": content_type}), fixture("gitlab_push.json"), SECRET)
+        read_delivery(
+            GITLAB, gitlab_headers(**{"Content-Type": content_type}), fixture("gitlab_push.json"), SECRET
+        )
 
 
 def test_gitlab_does_not_send_forms() -> None:
     body = urlencode({"payload": fixture("gitlab_push.json").decode()}).encode()
     with pytest.raises(BadRequest, match="content type"):
-        read_delivery(GITLAB, gitlab_headers(**{"Content-Type": "application/x-www-form-urlencoded"}), body, SECRET)
+        read_delivery(
+            GITLAB, gitlab_headers(**{"Content-Type": "application/x-www-form-urlencoded"}), body, SECRET
+        )
 
 
 @pytest.mark.parametrize("missing", ["X-GitHub-Event", "X-GitHub-Delivery"])

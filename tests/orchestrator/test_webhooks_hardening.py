@@ -91,7 +91,11 @@ def peak_allocation(call) -> tuple[int, BaseException | None]:  # type: ignore[n
     ("name", "body", "refusal"),
     [
         ("no repository at all", flood(), BadRequest),
-        ("a repository, then the flood", flood(b'{"repository": {"full_name": "acme/shop"}, "x": '), BadSignature),
+        (
+            "a repository, then the flood",
+            flood(b'{"repository": {"full_name": "acme/shop"}, "x": '),
+            BadSignature,
+        ),
     ],
 )
 def test_a_25_mb_body_with_a_bad_signature_is_refused_without_decoding(
@@ -201,7 +205,11 @@ def test_git_notice_after_must_be_a_commit_sha() -> None:
 
 @pytest.mark.parametrize(
     ("ref", "code"),
-    [("refs/heads/main\nINFO fake log line", "000A"), ("refs/heads/a\rb", "000D"), ("refs/heads/\x1b[31m", "001B")],
+    [
+        ("refs/heads/main\nINFO fake log line", "000A"),
+        ("refs/heads/a\rb", "000D"),
+        ("refs/heads/\x1b[31m", "001B"),
+    ],
 )
 def test_refs_with_control_characters_are_refused_naming_the_field(ref: str, code: str) -> None:
     body = github_push(ref=ref)

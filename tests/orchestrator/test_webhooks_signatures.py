@@ -10,9 +10,9 @@ import inspect
 import pytest
 
 from orchestrator.webhooks import (
+    PROVIDERS,
     BadSignature,
     PushNotice,
-    PROVIDERS,
     read_delivery,
     sign,
     signatures,
@@ -20,7 +20,11 @@ from orchestrator.webhooks import (
 
 SECRET = "s3cret-webhook-key"
 BODY = b'{"ref": "refs/heads/main", "after": "' + b"b" * 40 + b'", "repository": {"full_name": "acme/shop"}}'
-GITLAB_BODY = b'{"ref": "refs/heads/main", "after": "' + b"b" * 40 + b'", "project": {"path_with_namespace": "acme/shop"}}'
+GITLAB_BODY = (
+    b'{"ref": "refs/heads/main", "after": "'
+    + b"b" * 40
+    + b'", "project": {"path_with_namespace": "acme/shop"}}'
+)
 GIT_BODY = b'{"ref": "refs/heads/main", "after": "' + b"b" * 40 + b'", "repository": "acme/shop"}'
 
 
