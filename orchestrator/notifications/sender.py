@@ -251,8 +251,17 @@ class Sender:
                 )
         except UrlRefused as exc:
             return Attempt(ok=False, error=f"refused by the outgoing-URL policy: {exc}", final=True)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.StreamError) as exc:
             return Attempt(ok=False, error=f"{type(exc).__name__} sending to {item.destination}: {exc}")
+        except httpx.InvalidURL as exc:
+            return Attempt(ok=False, error=f"invalid URL {item.destination}: {exc}", final=True)
+        except Exception as exc:
+            # Recorded on the delivery (and so in the dead letters), never swallowed: without
+            # this, a bug here would leave the row claimed and re-sent forever with no attempt counted.
+            log.exception("unexpected error sending notification delivery %s", item.id)
+            return Attempt(
+                ok=False, error=f"unexpected {type(exc).__name__} sending to {item.destination}: {exc}"
+            )
 
     def _record(self, delivery_id: int, attempt: Attempt) -> None:
         with self.db.session() as session:

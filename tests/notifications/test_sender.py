@@ -7,6 +7,7 @@ import json
 import threading
 import time
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -246,3 +247,18 @@ def test_old_delivered_rows_are_pruned_and_dead_letters_kept(
     clock.advance(days=2)
     assert sender.prune() == 1
     assert [d.state for d in _deliveries(database)] == ["dead"]
+
+
+def test_an_unexpected_error_counts_as_an_attempt_instead_of_looping_silently(
+    database: Database, sealer: Sealer, project: Project, receiver: Receiver, clock: Clock
+) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("transport bug")
+
+    _endpoint(database, sealer, project, receiver.url)
+    _publish(database, project, "run.failed", {}, clock)
+    with httpx.Client(transport=httpx.MockTransport(broken)) as client:
+        Sender(database, sealer, base_url="https://i.example", client=client, clock=clock).deliver_due()
+    [d] = _deliveries(database)
+    assert (d.state, d.attempts) == ("pending", 1)
+    assert d.last_error == f"unexpected RuntimeError sending to {receiver.url}: transport bug"
