@@ -98,6 +98,10 @@ def _serve(asc_schemas: Path | None) -> Iterator[Sim]:
             if sim.expect_only_valid:
                 invalid = sim.requests(invalid=True)
                 assert not invalid, f"requests the official descriptions refuse: {invalid}"
+            # Google's default would cancel what is in review: no commit may rely on it.
+            commits = sim.admin.get("/_sim/requests", params={"operation": "androidpublisher.edits.commit"})
+            for commit in (c for c in commits.json()["requests"] if c["valid"]):
+                assert commit["query"].get("changesInReviewBehavior") == ["ERROR_IF_IN_REVIEW"], commit
         finally:
             server.should_exit = True
             thread.join(timeout=10)
