@@ -5,7 +5,7 @@ is locked and must still be `waiting`, so concurrent settlements release `submit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,6 +30,11 @@ from orchestrator.spec.release import ReleaseSpec
 
 NEEDS_REVIEW = ("changed", "new", "missing", "size_mismatch")
 Exists = Callable[[str], bool]
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def _ancestors(jobs: dict[str, Job], start: Job) -> list[Job]:
@@ -80,7 +85,9 @@ def load_facts(
             for a in session.scalars(select(Approval).where(Approval.release_id == release.id).order_by(Approval.id))
         )
         rows = {p.platform: p for p in release.platforms}
-        release_fact = ReleaseFact(release.version, release.state, release.created_by, release.created_at, release.reason)
+        release_fact = ReleaseFact(
+            release.version, release.state, release.created_by, _aware(release.created_at), release.reason  # type: ignore[arg-type]
+        )
     facts = {}
     for platform in (list(rows) if rows else release_platforms_of(jobs)):
         mine = [g for g in gates if g.platform in (platform, None)] or gates
@@ -98,7 +105,7 @@ def load_facts(
             screenshots=tuple(_screenshot_fact(session, j) for j in ordered if j.kind == "screenshots"),
             approvals=approvals,
             pushed_by=person_of(run.created_by),
-            soak_started_at=row.soak_started_at if row is not None else None,
+            soak_started_at=_aware(row.soak_started_at) if row is not None else None,
         )
     return facts
 
