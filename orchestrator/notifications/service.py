@@ -263,4 +263,5 @@ def retry_dead_letter(
 def project_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Project.id, Project.name).where(Project.id.in_(ids))).tuples().all())
+    rows = session.execute(select(Project.id, Project.name).where(Project.id.in_(ids)))
+    return {project_id: name for project_id, name in rows}
