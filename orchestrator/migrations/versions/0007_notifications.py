@@ -19,7 +19,9 @@ def upgrade() -> None:
     op.create_table(
         "notification_endpoints",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("display_url", sa.String(1000), nullable=False),
@@ -49,7 +51,9 @@ def upgrade() -> None:
         "notification_deliveries",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("delivery_id", sa.String(36), nullable=False, unique=True),
-        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column(
             "endpoint_id",
             sa.Integer(),
