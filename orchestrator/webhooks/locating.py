@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from itertools import islice
 from urllib.parse import unquote_to_bytes
 
 SCAN_WINDOW = 1024 * 1024
@@ -63,13 +65,9 @@ def form_payload_window(body: bytes) -> bytes:
     return unquote_to_bytes(window.replace(b"+", b" "))
 
 
-def _candidates(pattern: re.Pattern[bytes], body: bytes) -> list[re.Match[bytes]]:
-    found = []
-    for match in pattern.finditer(body, 0, min(len(body), SCAN_WINDOW)):
-        found.append(match)
-        if len(found) == MAX_CANDIDATES:
-            break
-    return found
+def _candidates(pattern: re.Pattern[bytes], body: bytes) -> Iterator[re.Match[bytes]]:
+    """The first MAX_CANDIDATES matches in the scan window, found one at a time."""
+    return islice(pattern.finditer(body, 0, min(len(body), SCAN_WINDOW)), MAX_CANDIDATES)
 
 
 def _depth_at(body: bytes, end: int) -> int:
