@@ -2,8 +2,11 @@
 // Styles are set through the CSSOM (allowed by the CSP), never as inline style attributes.
 (function () {
   "use strict";
+  var NOT_TEXT = { range: 1, checkbox: 1, radio: 1, button: 1, submit: 1 };
   function typing(target) {
-    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
+    if (!target) return false;
+    if (target.tagName === "INPUT") return !NOT_TEXT[target.type];
+    return target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable;
   }
   function show(view) {
     var tab = document.getElementById("tab-" + view);
