@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from typing import Annotated
+from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, HTTPException, Query
@@ -111,7 +112,9 @@ def trigger_run(body: TriggerIn, session: SessionDep, ctx: ContextDep, token: De
     if sha is None:
         # Resolving a branch needs the repository; a manual trigger may wait for one fetch.
         try:
-            sha = fetch_ref(ctx.settings.mirrors_dir, project.id, project_service.clone_url(project, ctx.sealer), body.ref)
+            sha = fetch_ref(
+                ctx.settings.mirrors_dir, project.id, project_service.clone_url(project, ctx.sealer), body.ref
+            )
         except WorkspaceError as exc:
             raise HTTPException(422, str(exc)) from exc
     ref = body.ref if body.ref.startswith("refs/") else f"refs/heads/{body.ref}"
@@ -214,6 +217,14 @@ def job_log_stream(
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
+def attachment_disposition(name: str) -> str:
+    """`Content-Disposition` for a download of the artifact `name`: an ASCII fallback plus the
+    exact UTF-8 file name (RFC 6266), so any name can be sent as a header."""
+    filename = name.rsplit("/", 1)[-1]
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 @router.get("/artifacts/{artifact_id}")
 def download_artifact(
     artifact_id: Id, session: ReadSessionDep, ctx: ContextDep, _: Viewer
@@ -225,12 +236,11 @@ def download_artifact(
         body = ctx.store.open(row.store_key)
     except ArtifactError as exc:
         raise HTTPException(404, str(exc)) from exc
-    filename = row.name.rsplit("/", 1)[-1].replace('"', "")
     return StreamingResponse(
         body,
         media_type=row.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": attachment_disposition(row.name),
             "Content-Length": str(row.size),
         },
     )

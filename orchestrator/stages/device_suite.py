@@ -63,6 +63,9 @@ def run_device_suite(attempt: Attempt, *, default_suite: str, per_profile: bool)
             project=attempt.work.project_name,
             app=app,
             shard_timeout_s=float(job.timeout_s),
+            # The same environment policy as a `run:` step: the stage's `env:`, the project's
+            # secrets (masked in the log) and Instep's variables, nothing else of the worker's.
+            env=attempt.env,
         )
         suite_ctx = SuiteContext(
             inventory=load_inventory(settings.home / "devices.yml"),

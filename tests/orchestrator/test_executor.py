@@ -292,6 +292,7 @@ ODD_NAMES = """\
 printf 'x' > "$INSTEP_ARTIFACTS_DIR/back\\\\slash.txt"
 printf 'y' > "$INSTEP_ARTIFACTS_DIR/$(printf 'caf\\351.txt')"
 printf 'z' > "$INSTEP_ARTIFACTS_DIR/100%.txt"
+printf 'r' > "$INSTEP_ARTIFACTS_DIR/r\u00e9sum\u00e9 \u2713.txt"
 """
 
 
@@ -308,6 +309,36 @@ def test_artifact_names_with_a_backslash_or_bytes_that_are_not_utf8_are_stored_e
     assert stored["unit:ios/back%5Cslash.txt"] == b"x"
     assert stored["unit:ios/caf%E9.txt"] == b"y"
     assert stored["unit:ios/100%25.txt"] == b"z"
+    assert stored["unit:ios/r\u00e9sum\u00e9 \u2713.txt"] == b"r"
+
+
+def test_any_stored_artifact_name_downloads_through_the_api(worker: Worker) -> None:
+    from fastapi.testclient import TestClient
+
+    from orchestrator.api import create_app
+    from orchestrator.tokens import create_token
+
+    run_id = worker.plan(one_step("'sh make_files.sh'"), files={"make_files.sh": ODD_NAMES})
+    job_id = worker.job_id(run_id, "unit:ios")
+    worker.execute(job_id)
+    with worker.ctx.db.session() as s:
+        token = create_token(s, "developer")[1]
+        s.commit()
+        rows = s.scalars(select(Artifact).where(Artifact.job_id == job_id, Artifact.kind == "file")).all()
+        ids = {row.name.split("/", 1)[1]: row.id for row in rows}
+    client = TestClient(create_app(worker.ctx))
+
+    for name, body in [
+        ("caf%E9.txt", b"y"),
+        ("r\u00e9sum\u00e9 \u2713.txt", b"r"),
+        ("back%5Cslash.txt", b"x"),
+    ]:
+        response = client.get(f"/api/artifacts/{ids[name]}", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, (name, response.text)
+        assert response.content == body
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"back%5Cslash.txt\"; filename*=UTF-8''back%255Cslash.txt"
+    )
 
 
 class FailingStore(LocalArtifactStore):
@@ -395,3 +426,39 @@ def test_the_heartbeat_keeps_beating_through_the_upload(
 
     assert store.beat_during_upload, "no heartbeat while the log was being uploaded"
     assert worker.job(job_id)["status"] == "succeeded"
+
+
+def test_a_device_suite_gets_the_job_environment_and_nothing_else_of_the_worker(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestrator.stages.device_suite as device_suite
+    from device_farm.suite import SuiteError
+
+    requests: list[Any] = []
+
+    def run_suite(request: Any, ctx: Any) -> Any:
+        requests.append(request)
+        raise SuiteError(f"stopped by the test; the tests would see {request.env['API_TOKEN']}")
+
+    monkeypatch.setenv("WORKER_ONLY", "leaks-if-seen")
+    monkeypatch.setattr(device_suite, "find_appium", lambda *args: "/bin/true")
+    monkeypatch.setattr(device_suite, "run_suite", run_suite)
+    run_id = worker.plan(
+        """\
+        version: 1
+        platforms: {ios: {}}
+        stages:
+          acceptance: {devices: [iphone-15], env: {STAGE_VAR: from-stage}}
+        """,
+        files={"tests/acceptance/test_home.py": "def test_home():\n    pass\n"},
+    )
+    job_id = worker.job_id(run_id, "acceptance:ios")
+
+    worker.execute(job_id)
+
+    job = worker.job(job_id)
+    assert (job["status"], job["reason"]) == ("failed", "stopped by the test; the tests would see ***")
+    [request] = requests
+    assert request.env["STAGE_VAR"] == "from-stage" and request.env["API_TOKEN"] == SECRET
+    assert request.env["INSTEP_JOB_KEY"] == "acceptance:ios"
+    assert "WORKER_ONLY" not in request.env
