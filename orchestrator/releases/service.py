@@ -341,7 +341,7 @@ def decide(
     if release.state != "active":
         raise ReleaseRefused(
             f"release {release.version} is {release.state}" + (f" ({release.reason})" if release.reason else "")
-            + f"; a {decision} no longer applies to it"
+            + f"; {'an approval' if decision == 'approve' else 'a rejection'} no longer applies to it"
         )
     if not any(p.state in ("preparing", "waiting_for_gate") for p in release.platforms):
         raise ReleaseRefused(f"release {release.version} has passed its gate on every platform already")

@@ -116,7 +116,7 @@ def test_a_canceled_or_superseded_release_refuses_approvals(releases: Releases) 
     assert releases.job(first_run, "gate:android").status == "canceled"
     r = releases.decide(first, ("ana", "release_manager"))
     assert r.status_code == 409
-    assert r.json()["detail"] == "release 4.2.0 is canceled (canceled by ana: wrong branch); a approve no longer applies to it"
+    assert r.json()["detail"] == "release 4.2.0 is canceled (canceled by ana: wrong branch); an approval no longer applies to it"
     second = releases.cut(releases.run_at_gate(), "4.2.1").json()["id"]
     third_run = releases.run_at_gate()
     releases.cut(third_run, "4.2.2")
@@ -171,3 +171,33 @@ def test_evaluations_are_kept_when_the_checklist_changes(releases: Releases) -> 
         assert [r.passed for r in rows] == [False, False]
         assert rows[-1].facts["approvals"][0]["person"] == "quinn"
         assert s.scalars(select(AuditEvent.action)).all().count("approved") == 2
+
+
+def test_release_events_are_queued_for_the_projects_endpoints(releases: Releases) -> None:
+    from orchestrator.notifications.models import NotificationDelivery
+    from orchestrator.notifications.service import add_endpoint
+    from orchestrator.projects import get_project
+
+    ctx = releases.api.ctx
+    with ctx.db.session() as s:
+        add_endpoint(
+            s, get_project(s, "shop"), sealer=ctx.sealer, kind="webhook", url="http://127.0.0.1:9/hook",
+            events=["release.*"], allow_private=True,
+        )
+        s.commit()
+    run_id = releases.run_at_gate(platforms=("android",))
+    release_id = releases.cut(run_id).json()["id"]
+    releases.decide(release_id, ("quinn", "qa"))
+    releases.decide(release_id, ("dana", "release_manager"), "reject", comment="crash")
+    releases.decide(release_id, ("ana", "release_manager"))
+    with ctx.db.session() as s:
+        rows = s.scalars(select(NotificationDelivery).order_by(NotificationDelivery.id)).all()
+    assert [r.event for r in rows] == [
+        "release.gate_waiting",
+        "release.approved",
+        "release.rejected",
+        "release.approved",
+        "release.ready_to_submit",
+    ]
+    assert rows[2].payload["summary"] == "dana (release_manager) rejected release 4.2.0: crash"
+    assert rows[-1].payload["release"] == {"id": release_id, "version": "4.2.0", "run_id": run_id}
