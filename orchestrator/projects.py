@@ -21,6 +21,7 @@ from toolrun.redaction import SecretTooShort, check_secret
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 MAX_MATCH_CHARS = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ProjectError(Exception):
@@ -60,6 +61,10 @@ def create_project(
     if not repo_url:
         raise ProjectError("repo URL is empty")
     shown = redacted_url(repo_url)
+    if _CONTROL.search(repo_url) or (match_name is not None and _CONTROL.search(match_name)):
+        raise ProjectError(
+            f"--repo {shown!r} / --match must not contain control characters (a newline, a tab...)"
+        )
     try:
         match = match_name or default_match_name(repo_url)
     except ValueError:

@@ -331,3 +331,16 @@ def test_every_integer_path_parameter_and_before_is_bounded(api: Api) -> None:
         "use orchestrator.api.deps.Id for id path parameters and BeforeId for before= "
         "(a bare int answers 500 to /…/99999999999999999999): " + ", ".join(unbounded)
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"repo_url": "https://github.com/acme/shop.git\nINFO injected"},
+        {"repo_url": "https://github.com/acme/shop.git", "match": "acme/shop\r"},
+        {"repo_url": "https://github.com/acme/shop.git", "match": "a/" + "b" * 300},
+    ],
+)
+def test_project_urls_and_match_names_are_checked(api: Api, body: dict) -> None:
+    r = api.client.post("/api/projects", json={"name": "shop", **body}, headers=api.as_("admin"))
+    assert r.status_code == 422 and ("--match" in r.json()["detail"] or "--repo" in r.json()["detail"])
