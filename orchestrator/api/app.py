@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from fastapi import FastAPI
 
 from orchestrator.api import projects, reviews, runs, webhooks
+from orchestrator.api.problems import document_problems
 from orchestrator.context import Context
 from orchestrator.notifications.routes import router as notifications_router
 from orchestrator.releases.routes import router as releases_router
@@ -35,4 +36,5 @@ def create_app(ctx: Context, extensions: Sequence[Callable[[FastAPI], None]] = (
 
     for extend in extensions:
         extend(app)
+    document_problems(app)
     return app

@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -26,6 +28,31 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _utc_columns(mapper: Any) -> tuple[str, ...]:
+    return tuple(
+        prop.key
+        for prop in mapper.column_attrs
+        if any(isinstance(col.type, DateTime) for col in prop.columns)
+    )
+
+
+@event.listens_for(Base, "load", propagate=True)
+def _times_are_utc(target: Any, _context: Any) -> None:
+    """Every stored time is UTC. SQLite keeps no zone and hands times back naive; make them
+    aware again so the API never shows a time without its zone (PostgreSQL already does)."""
+    state = inspect(target)
+    for key in _utc_columns(state.mapper):
+        if key in state.dict:
+            value = state.dict[key]
+            if isinstance(value, datetime) and value.tzinfo is None:
+                state.dict[key] = value.replace(tzinfo=UTC)
+
+
+@event.listens_for(Base, "refresh", propagate=True)
+def _refreshed_times_are_utc(target: Any, context: Any, _attrs: Any) -> None:
+    _times_are_utc(target, context)
 
 
 class Project(Base):
