@@ -31,10 +31,11 @@ def get_read_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[
         yield session
 
 
-# Row ids are 64-bit at most in every database Instep runs on; a larger number can name no row
-# and must answer 422 before it reaches the driver (SQLite raises OverflowError on it).
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id (1 to 2^63-1)")]
+# Row ids are INTEGER columns: 32-bit on PostgreSQL (64-bit on SQLite). A larger number can name
+# no row and must answer 422 before it reaches the driver, which fails on it (PostgreSQL "integer
+# out of range", SQLite OverflowError past 2^63) and would answer 500.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id (1 to 2^31-1)")]
 BeforeId = Annotated[
     int | None, Query(ge=1, le=MAX_ID, description="an id from `next_before`: items older than it")
 ]

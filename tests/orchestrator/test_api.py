@@ -293,6 +293,7 @@ HUGE = "99999999999999999999"
         ("get", f"/api/artifacts/{HUGE}"),
         ("get", f"/api/runs/{HUGE}/comparisons"),
         ("get", f"/api/runs?before={HUGE}"),
+        ("get", "/api/runs/3000000000"),  # past PostgreSQL's INTEGER
         ("get", "/api/runs/-1"),
         ("get", "/api/runs?before=0"),
     ],
@@ -303,10 +304,13 @@ def test_ids_out_of_range_answer_422_not_500(api: Api, method: str, path: str) -
 
 
 def test_the_largest_id_is_simply_not_found(api: Api) -> None:
-    r = api.client.get(f"/api/runs/{2**63 - 1}", headers=api.as_("qa"))
+    from orchestrator.api.deps import MAX_ID
+
+    r = api.client.get(f"/api/runs/{MAX_ID}", headers=api.as_("qa"))
     assert r.status_code == 404
-    r = api.client.get("/api/runs", params={"before": 2**63 - 1}, headers=api.as_("qa"))
+    r = api.client.get("/api/runs", params={"before": MAX_ID}, headers=api.as_("qa"))
     assert r.status_code == 200 and r.json()["runs"] == []
+    assert api.client.get(f"/api/runs/{MAX_ID + 1}", headers=api.as_("qa")).status_code == 422
 
 
 def test_every_integer_path_parameter_and_before_is_bounded(api: Api) -> None:
@@ -323,13 +327,13 @@ def test_every_integer_path_parameter_and_before_is_bounded(api: Api) -> None:
                     continue
                 if parameter["in"] == "path" or parameter["name"] == "before":
                     bounded = [
-                        t for t in types if t.get("type") == "integer" and t.get("maximum") == 2**63 - 1
+                        t for t in types if t.get("type") == "integer" and t.get("maximum") == 2**31 - 1
                     ]
                     if not bounded:
                         unbounded.append(f"{method.upper()} {path} {parameter['name']}")
     assert unbounded == [], (
         "use orchestrator.api.deps.Id for id path parameters and BeforeId for before= "
-        "(a bare int answers 500 to /…/99999999999999999999): " + ", ".join(unbounded)
+        "(a bare int answers 500 past 2^31-1 on PostgreSQL): " + ", ".join(unbounded)
     )
 
 
