@@ -70,6 +70,8 @@ class Project(Base):
     webhook_secret: Mapped[str] = mapped_column(Text)
     secrets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     default_branch: Mapped[str] = mapped_column(String(200), default="main")
+    # The web repository (`owner/name`) whose GitHub deployment statuses record web deployments.
+    web_repo: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     runs: Mapped[list[Run]] = relationship(back_populates="project")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from orchestrator.parity.policy import WebDeploymentFact
 from orchestrator.spec.release import ReleaseSpec
 
 CheckState = Literal["passed", "failed", "pending"]
@@ -66,8 +67,9 @@ class GateFacts:
     soak_started_at: datetime | None = None
     # Filled in by `gate.evaluate_release`: whether every other platform passes its own checks.
     others_ready: dict[str, str | None] = field(default_factory=dict)
-    # Later: the web deployment of the target environment, for the web-parity check.
-    web: Any = None
+    # The current web deployment of `policy.parity.environment` (None: none recorded, or no
+    # parity policy), for the web-parity check.
+    web: WebDeploymentFact | None = None
 
 
 def to_json(facts: GateFacts) -> dict[str, Any]:
@@ -93,4 +95,6 @@ def to_json(facts: GateFacts) -> dict[str, Any]:
         "pushed_by": facts.pushed_by,
         "soak_started_at": facts.soak_started_at.isoformat() if facts.soak_started_at else None,
         "others_ready": facts.others_ready,
+        # The web deployment the parity check was decided against (its id among them).
+        "web": facts.web.to_json() if facts.web is not None else None,
     }

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
+from orchestrator.parity.spec import ParitySpec
 from orchestrator.spec.document import describe
 
 if TYPE_CHECKING:
@@ -206,6 +207,8 @@ class ReleaseSpec(BaseModel):
     soak: Soak = 0
     version_scheme: Literal["semver", "calver"] = "semver"
     build_number_option: dict[Literal["ios", "android"], OptionName] = {}
+    # What the release needs from the web (orchestrator/parity/spec.py, docs/parity.md).
+    parity: ParitySpec | None = None
 
     def freeze_windows(self) -> tuple[FreezeWindow, ...]:
         return tuple(parse_freeze(text) for text in self.freeze)
