@@ -51,7 +51,15 @@ def fill(db: Database, releases: int) -> int:
     with db.session() as s:
         s.execute(
             insert(Project),
-            [{"name": "bench", "repo_url": "file:///bench.git", "match_name": "acme/bench", "webhook_secret": "x", "secrets": {}}],
+            [
+                {
+                    "name": "bench",
+                    "repo_url": "file:///bench.git",
+                    "match_name": "acme/bench",
+                    "webhook_secret": "x",
+                    "secrets": {},
+                }
+            ],
         )
         project_id = s.scalar(select(Project.id))
         batch = 1000
@@ -60,66 +68,132 @@ def fill(db: Database, releases: int) -> int:
             s.execute(
                 insert(Run),
                 [
-                    {"id": i, "project_id": project_id, "number": i, "trigger": "push", "ref": "refs/heads/main",
-                     "sha": f"{i:040x}", "status": "succeeded", "created_by": "carl", "created_at": now}
+                    {
+                        "id": i,
+                        "project_id": project_id,
+                        "number": i,
+                        "trigger": "push",
+                        "ref": "refs/heads/main",
+                        "sha": f"{i:040x}",
+                        "status": "succeeded",
+                        "created_by": "carl",
+                        "created_at": now,
+                    }
                     for i in ids
                 ],
             )
             s.execute(
                 insert(Job),
                 [
-                    {"run_id": i, "key": f"{stage}:{p}", "stage": stage, "kind": stage, "platform": p,
-                     "needs": [f"{STAGES[k - 1]}:{p}"] if k else [], "queue": "default",
-                     "status": "succeeded", "timeout_s": 600, "spec": {}, "finished_at": now}
-                    for i in ids for k, stage in enumerate(STAGES) for p in PLATFORMS
+                    {
+                        "run_id": i,
+                        "key": f"{stage}:{p}",
+                        "stage": stage,
+                        "kind": stage,
+                        "platform": p,
+                        "needs": [f"{STAGES[k - 1]}:{p}"] if k else [],
+                        "queue": "default",
+                        "status": "succeeded",
+                        "timeout_s": 600,
+                        "spec": {},
+                        "finished_at": now,
+                    }
+                    for i in ids
+                    for k, stage in enumerate(STAGES)
+                    for p in PLATFORMS
                 ],
             )
             s.execute(
                 insert(Release),
                 [
-                    {"id": i, "project_id": project_id, "run_id": i, "version": f"1.{i // 100}.{i % 100}",
-                     "state": "finished", "created_by": "bob", "policy": POLICY, "created_at": now}
+                    {
+                        "id": i,
+                        "project_id": project_id,
+                        "run_id": i,
+                        "version": f"1.{i // 100}.{i % 100}",
+                        "state": "finished",
+                        "created_by": "bob",
+                        "policy": POLICY,
+                        "created_at": now,
+                    }
                     for i in ids
                 ],
             )
             s.execute(
                 insert(ReleasePlatform),
                 [
-                    {"release_id": i, "platform": p, "state": "released", "build_number": i,
-                     "candidate": [{"name": f"build:{p}/app.tar.gz", "sha256": "0" * 64, "size": 1, "artifact_id": i}],
-                     "soak_started_at": now - timedelta(hours=2), "updated_at": now}
-                    for i in ids for p in PLATFORMS
+                    {
+                        "release_id": i,
+                        "platform": p,
+                        "state": "released",
+                        "build_number": i,
+                        "candidate": [
+                            {"name": f"build:{p}/app.tar.gz", "sha256": "0" * 64, "size": 1, "artifact_id": i}
+                        ],
+                        "soak_started_at": now - timedelta(hours=2),
+                        "updated_at": now,
+                    }
+                    for i in ids
+                    for p in PLATFORMS
                 ],
             )
             s.execute(
                 insert(Approval),
                 [
-                    {"release_id": i, "role": role, "person": person, "via": "token", "decision": "approve",
-                     "comment": "", "override": False, "at": now}
-                    for i in ids for role, person in (("qa", "quinn"), ("release_manager", "ana"))
+                    {
+                        "release_id": i,
+                        "role": role,
+                        "person": person,
+                        "via": "token",
+                        "decision": "approve",
+                        "comment": "",
+                        "override": False,
+                        "at": now,
+                    }
+                    for i in ids
+                    for role, person in (("qa", "quinn"), ("release_manager", "ana"))
                 ],
             )
             s.execute(
                 insert(GateEvaluation),
                 [
                     {"release_id": i, "platform": p, "passed": True, "facts": {}, "checklist": [], "at": now}
-                    for i in ids for p in PLATFORMS
+                    for i in ids
+                    for p in PLATFORMS
                 ],
             )
             s.execute(
                 insert(AuditEvent),
                 [
-                    {"project_id": project_id, "release_id": i, "person": "ana", "role": "release_manager",
-                     "action": "approved", "subject": "release", "details": {}, "at": now}
+                    {
+                        "project_id": project_id,
+                        "release_id": i,
+                        "person": "ana",
+                        "role": "release_manager",
+                        "action": "approved",
+                        "subject": "release",
+                        "details": {},
+                        "at": now,
+                    }
                     for i in ids
                 ],
             )
         active = releases + 1
         s.execute(text("UPDATE releases SET state = 'active' WHERE id = :i"), {"i": active})
-        s.execute(text("UPDATE release_platforms SET state = 'waiting_for_gate' WHERE release_id = :i"), {"i": active})
-        s.execute(text("UPDATE jobs SET status = 'waiting' WHERE run_id = :i AND kind = 'gate'"), {"i": active})
-        s.execute(text("UPDATE jobs SET status = 'pending' WHERE run_id = :i AND kind = 'submit'"), {"i": active})
-        s.execute(text("DELETE FROM release_approvals WHERE release_id = :i AND role = 'release_manager'"), {"i": active})
+        s.execute(
+            text("UPDATE release_platforms SET state = 'waiting_for_gate' WHERE release_id = :i"),
+            {"i": active},
+        )
+        s.execute(
+            text("UPDATE jobs SET status = 'waiting' WHERE run_id = :i AND kind = 'gate'"), {"i": active}
+        )
+        s.execute(
+            text("UPDATE jobs SET status = 'pending' WHERE run_id = :i AND kind = 'submit'"), {"i": active}
+        )
+        s.execute(
+            text("DELETE FROM release_approvals WHERE release_id = :i AND role = 'release_manager'"),
+            {"i": active},
+        )
         s.commit()
     return active
 
@@ -182,11 +256,13 @@ def main() -> None:
         db = Database(url)
         started = time.perf_counter()
         release_id = fill(db, args.releases)
-        print(f"bench/gate: {args.releases:,} past releases loaded in {time.perf_counter() - started:.1f} s ({db.engine.dialect.name})")
+        print(
+            f"bench/gate: {args.releases:,} past releases loaded in {time.perf_counter() - started:.1f} s ({db.engine.dialect.name})"
+        )
         indexed, indexed_cpu = per_evaluation_ms(db, release_id, args.evaluations)
         pure = pure_ms(db, release_id, args.evaluations * 10)
         with db.engine.begin() as conn:
-            for name, table, _cols in INDEXES:
+            for name, _table, _cols in INDEXES:
                 conn.execute(text(f"DROP INDEX {name}"))
         unindexed, unindexed_cpu = per_evaluation_ms(db, release_id, max(20, args.evaluations // 10))
         db.dispose()
@@ -197,7 +273,9 @@ def main() -> None:
     print(summary("alternative: approvals scanned without their index, CPU", unindexed_cpu))
     ratio = statistics.median(unindexed_cpu) / statistics.median(indexed_cpu)
     verdict = "under" if statistics.median(indexed_cpu) < 20 else "OVER"
-    print(f"the index makes gate evaluation {ratio:.1f}x cheaper in CPU; median CPU {verdict} the 20 ms target")
+    print(
+        f"the index makes gate evaluation {ratio:.1f}x cheaper in CPU; median CPU {verdict} the 20 ms target"
+    )
 
 
 if __name__ == "__main__":

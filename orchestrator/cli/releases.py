@@ -24,7 +24,9 @@ def print_release(data: dict[str, Any]) -> None:
     )
     for p in data["platforms"]:
         build = f" build {p['build_number']}" if p.get("build_number") is not None else ""
-        click.echo(f"\n{p['platform']}{build}: {p['state']}" + (f" ({p['reason']})" if p.get("reason") else ""))
+        click.echo(
+            f"\n{p['platform']}{build}: {p['state']}" + (f" ({p['reason']})" if p.get("reason") else "")
+        )
         for artifact in p.get("candidate") or []:
             click.echo(f"  candidate {artifact['name']}  sha256 {artifact['sha256'][:16]}")
         if p.get("checklist"):
@@ -42,11 +44,17 @@ def print_release(data: dict[str, Any]) -> None:
 
 @release.command("create")
 @click.option("--project", required=True)
-@click.option("--run", "run_id", required=True, type=int, help="The run to release (its pipeline has a gate).")
-@click.option("--version", "version", required=True, help="SemVer (4.2.0) or CalVer, as the project's policy says.")
+@click.option(
+    "--run", "run_id", required=True, type=int, help="The run to release (its pipeline has a gate)."
+)
+@click.option(
+    "--version", "version", required=True, help="SemVer (4.2.0) or CalVer, as the project's policy says."
+)
 @with_connection
 @json_option
-def create(project: str, run_id: int, version: str, url: str | None, token: str | None, as_json: bool) -> None:
+def create(
+    project: str, run_id: int, version: str, url: str | None, token: str | None, as_json: bool
+) -> None:
     """Cut VERSION from a run (role release_manager); prints the gate checklist."""
     body = {"project": project, "run_id": run_id, "version": version}
     data = _call(_client(url, token).request, "POST", "/api/releases", json=body)
@@ -55,11 +63,15 @@ def create(project: str, run_id: int, version: str, url: str | None, token: str 
 
 @release.command("list")
 @click.option("--project", default=None)
-@click.option("--state", default=None, help="active, finished, partially_finished, canceled, superseded, failed")
+@click.option(
+    "--state", default=None, help="active, finished, partially_finished, canceled, superseded, failed"
+)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
 @with_connection
 @json_option
-def list_(project: str | None, state: str | None, limit: int, url: str | None, token: str | None, as_json: bool) -> None:
+def list_(
+    project: str | None, state: str | None, limit: int, url: str | None, token: str | None, as_json: bool
+) -> None:
     """List releases, newest first."""
     params = {k: v for k, v in {"project": project, "state": state, "limit": limit}.items() if v is not None}
     data = _call(_client(url, token).request, "GET", "/api/releases", params=params)
@@ -94,7 +106,9 @@ def _decision(name: str, help_text: str):  # type: ignore[no-untyped-def]
     @release.command(name, help=help_text)
     @click.argument("release_id", type=int)
     @click.option("--comment", "-m", default="", help="Why (required to reject).")
-    @click.option("--as", "role", type=click.Choice(["qa", "release_manager"]), default=None, help="The role to act in.")
+    @click.option(
+        "--as", "role", type=click.Choice(["qa", "release_manager"]), default=None, help="The role to act in."
+    )
     @click.option("--override-reason", default=None, help="An admin acting in a role must say why (audited).")
     @with_connection
     @json_option
@@ -125,7 +139,9 @@ reject = _decision("reject", "Reject a release with a comment; its gate stays cl
 @json_option
 def cancel(release_id: int, reason: str, url: str | None, token: str | None, as_json: bool) -> None:
     """Cancel a release before any store has it (role release_manager)."""
-    data = _call(_client(url, token).request, "POST", f"/api/releases/{release_id}/cancel", json={"reason": reason})
+    data = _call(
+        _client(url, token).request, "POST", f"/api/releases/{release_id}/cancel", json={"reason": reason}
+    )
     emit_json(data) if as_json else print_release(data)
 
 

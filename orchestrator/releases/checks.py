@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orchestrator.parity import policy as parity_policy
 from orchestrator.releases.facts import ApprovalFact, CheckState, GateFacts
 
 ROLE_TITLES = {"qa": "QA", "release_manager": "release manager"}
@@ -84,7 +83,9 @@ def release_cut(f: GateFacts) -> CheckResult:
 def stages_green(f: GateFacts) -> CheckResult:
     broken = [j for j in f.jobs if j.status in ("failed", "canceled", "skipped") and not j.allow_failure]
     if broken:
-        return failed("; ".join(f"{j.key} {j.status}" + (f" ({j.reason})" if j.reason else "") for j in broken))
+        return failed(
+            "; ".join(f"{j.key} {j.status}" + (f" ({j.reason})" if j.reason else "") for j in broken)
+        )
     live = [j for j in f.jobs if j.status not in ("succeeded", "failed", "canceled", "skipped")]
     if live:
         return pending(", ".join(f"{j.key} is {j.status}" for j in live))
@@ -210,17 +211,6 @@ def soak_time(f: GateFacts) -> CheckResult:
     if f.now >= ready:
         return passed(f"soaked {_span(f.now - start)} (needs {_span(timedelta(seconds=f.policy.soak))})")
     return pending(f"soaking until {_when(ready)} ({_span(ready - f.now)} left)")
-
-
-@check("web_parity", "web parity")
-def web_parity(f: GateFacts) -> CheckResult:
-    """The release against the web deployed in `release.parity.environment` (the rules are
-    `orchestrator.parity.policy`); never passed without a recorded deployment."""
-    r = f.release
-    verdict = parity_policy.evaluate(
-        f.policy.parity, r.version if r else None, f.web, f.now, r.cut_at if r else None
-    )
-    return CheckResult(verdict.state, verdict.reason)
 
 
 @check("other_platform", "other platform ready")

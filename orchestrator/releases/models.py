@@ -103,7 +103,9 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), nullable=True)
+    release_id: Mapped[int | None] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), nullable=True
+    )
     person: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(30))
     action: Mapped[str] = mapped_column(String(50))

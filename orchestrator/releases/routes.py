@@ -213,20 +213,26 @@ def _decide(decision: str, release_id: int, body: DecisionIn, session, ctx, acto
 
 
 @router.post("/{release_id}/approve", response_model=ReleaseDetail)
-def approve(release_id: Id, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver) -> ReleaseDetail:
+def approve(
+    release_id: Id, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver
+) -> ReleaseDetail:
     """QA signs off (role qa) or a release manager approves (role release_manager); an admin
     only as an override with `override_reason`."""
     return _decide("approve", release_id, body, session, ctx, actor)
 
 
 @router.post("/{release_id}/reject", response_model=ReleaseDetail)
-def reject(release_id: Id, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver) -> ReleaseDetail:
+def reject(
+    release_id: Id, body: DecisionIn, session: SessionDep, ctx: ContextDep, actor: Approver
+) -> ReleaseDetail:
     """Reject with a comment; the gate stays blocked until someone in that role approves again."""
     return _decide("reject", release_id, body, session, ctx, actor)
 
 
 @router.post("/{release_id}/cancel", response_model=ReleaseDetail)
-def cancel(release_id: Id, body: CancelIn, session: SessionDep, ctx: ContextDep, actor: ReleaseManager) -> ReleaseDetail:
+def cancel(
+    release_id: Id, body: CancelIn, session: SessionDep, ctx: ContextDep, actor: ReleaseManager
+) -> ReleaseDetail:
     try:
         release, dispatches = flows.cancel(ctx, session, release_id, actor, body.reason)
     except service.ReleaseError as exc:
@@ -244,6 +250,14 @@ def audit_trail(release_id: Id, session: ReadSessionDep, _: Reader) -> list[Audi
     except service.ReleaseError as exc:
         raise _raise(exc) from exc
     return [
-        AuditOut(id=e.id, person=e.person, role=e.role, action=e.action, subject=e.subject, details=e.details, at=e.at)
+        AuditOut(
+            id=e.id,
+            person=e.person,
+            role=e.role,
+            action=e.action,
+            subject=e.subject,
+            details=e.details,
+            at=e.at,
+        )
         for e in service.audit_of(session, release_id)
     ]

@@ -144,7 +144,9 @@ def build_candidate(
         return None, f"{', '.join(unfinished)} did not succeed, so there is no candidate"
     rows = session.scalars(
         select(Artifact)
-        .where(Artifact.run_id == run_id, Artifact.job_id.in_([j.id for j in builds]), Artifact.kind == "file")
+        .where(
+            Artifact.run_id == run_id, Artifact.job_id.in_([j.id for j in builds]), Artifact.kind == "file"
+        )
         .order_by(Artifact.id)
     ).all()
     if not rows:
@@ -201,7 +203,10 @@ def cut_release(
             f"run {run_id}'s pipeline has no `gate` stage, so it cannot be released "
             "(add a `gate:` stage after the stages a release needs, then run the pipeline again)"
         )
-    if all(j.status in ("skipped", "canceled", "failed") for j in gates) or run.status in ("canceled", "skipped"):
+    if all(j.status in ("skipped", "canceled", "failed") for j in gates) or run.status in (
+        "canceled",
+        "skipped",
+    ):
         raise ReleaseRefused(
             f"run {run_id} {run.status} before its gate"
             + (f" ({run.reason})" if run.reason else "")
@@ -241,7 +246,7 @@ def cut_release(
     session.flush()
     for platform in platforms:
         builds = [j for j in jobs if j.kind == "build" and j.platform in (platform, None)]
-        numbers = {(j.spec or {}).get("build_number") for j in builds} - {None}
+        numbers = {n for j in builds if (n := (j.spec or {}).get("build_number")) is not None}
         finished = [j.finished_at for j in builds if j.finished_at is not None]
         session.add(
             ReleasePlatform(
@@ -281,7 +286,16 @@ def _supersede_older(session: Session, newer: Release, who: Person, now: datetim
             continue  # already at a store: superseding is the release manager's call
         why = f"superseded by {newer.version} (release {newer.id})"
         _end_before_submission(session, release, "superseded", why, now)
-        audit(session, release.project_id, release.id, who, "superseded", f"release {release.version}", {"by": newer.id}, now)
+        audit(
+            session,
+            release.project_id,
+            release.id,
+            who,
+            "superseded",
+            f"release {release.version}",
+            {"by": newer.id},
+            now,
+        )
 
 
 def _end_before_submission(session: Session, release: Release, state: str, why: str, now: datetime) -> None:
@@ -330,9 +344,7 @@ def decide(
         if acting != who.role:
             raise NotAllowed(f"role {who.role!r} may not {decision} as {acting} (needs role {acting})")
     else:
-        raise NotAllowed(
-            f"role {who.role!r} may not {decision} a release (needs role qa or release_manager)"
-        )
+        raise NotAllowed(f"role {who.role!r} may not {decision} a release (needs role qa or release_manager)")
     if acting not in APPROVER_ROLES:
         raise InvalidRelease(f"role {acting!r} does not approve releases (expected qa or release_manager)")
     if decision == "reject" and not comment.strip():
@@ -340,7 +352,8 @@ def decide(
     release = _lock_release(session, release_id)
     if release.state != "active":
         raise ReleaseRefused(
-            f"release {release.version} is {release.state}" + (f" ({release.reason})" if release.reason else "")
+            f"release {release.version} is {release.state}"
+            + (f" ({release.reason})" if release.reason else "")
             + f"; {'an approval' if decision == 'approve' else 'a rejection'} no longer applies to it"
         )
     if not any(p.state in ("preparing", "waiting_for_gate") for p in release.platforms):
@@ -409,7 +422,16 @@ def cancel_release(
         )
     why = f"canceled by {who.name}" + (f": {reason}" if reason else "")
     _end_before_submission(session, release, "canceled", why, now)
-    audit(session, release.project_id, release.id, who, "canceled", f"release {release.version}", {"reason": reason}, now)
+    audit(
+        session,
+        release.project_id,
+        release.id,
+        who,
+        "canceled",
+        f"release {release.version}",
+        {"reason": reason},
+        now,
+    )
     session.flush()
     return release
 
@@ -439,7 +461,9 @@ def list_releases(
 
 
 def approvals_of(session: Session, release_id: int) -> list[Approval]:
-    return list(session.scalars(select(Approval).where(Approval.release_id == release_id).order_by(Approval.id)))
+    return list(
+        session.scalars(select(Approval).where(Approval.release_id == release_id).order_by(Approval.id))
+    )
 
 
 def audit_of(session: Session, release_id: int) -> list[AuditEvent]:

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Comparison, Job, Review, Run, utcnow
-from orchestrator.parity.service import web_fact
 from orchestrator.releases.facts import ApprovalFact, GateFacts, JobFact, ReleaseFact, ScreenshotFact, to_json
 from orchestrator.releases.gate import Checklist, evaluate_release
 from orchestrator.releases.models import Approval, GateEvaluation, Release, ReleasePlatform
@@ -20,7 +19,6 @@ from orchestrator.releases.service import (
     System,
     audit,
     build_candidate,
-    gate_jobs,
     notify,
     person_of,
     release_platforms_of,
@@ -77,21 +75,26 @@ def load_facts(
     by_key = {j.key: j for j in jobs}
     gates = [j for j in jobs if j.kind == "gate"]
     policy = ReleaseSpec.model_validate(release.policy) if release is not None else ReleaseSpec()
-    web = web_fact(session, run.project_id, policy.parity.environment) if policy.parity is not None else None
     approvals: tuple[ApprovalFact, ...] = ()
     rows: dict[str, ReleasePlatform] = {}
     release_fact = None
     if release is not None:
         approvals = tuple(
             ApprovalFact(a.role, a.person, a.decision, a.comment, a.override, a.override_reason)  # type: ignore[arg-type]
-            for a in session.scalars(select(Approval).where(Approval.release_id == release.id).order_by(Approval.id))
+            for a in session.scalars(
+                select(Approval).where(Approval.release_id == release.id).order_by(Approval.id)
+            )
         )
         rows = {p.platform: p for p in release.platforms}
         release_fact = ReleaseFact(
-            release.version, release.state, release.created_by, _aware(release.created_at), release.reason  # type: ignore[arg-type]
+            release.version,
+            release.state,
+            release.created_by,
+            _aware(release.created_at) or release.created_at,
+            release.reason,
         )
     facts = {}
-    for platform in (list(rows) if rows else release_platforms_of(jobs)):
+    for platform in list(rows) if rows else release_platforms_of(jobs):
         mine = [g for g in gates if g.platform in (platform, None)] or gates
         needed: dict[str, Job] = {}
         for gate in mine:
@@ -108,7 +111,6 @@ def load_facts(
             approvals=approvals,
             pushed_by=person_of(run.created_by),
             soak_started_at=_aware(row.soak_started_at) if row is not None else None,
-            web=web,
         )
     return facts
 
@@ -192,7 +194,16 @@ def settle_run(session: Session, run_id: int, exists: Exists, now: datetime | No
         for p in platforms:
             _move(release, rows[p], "ready_to_submit", "every gate check passed", now)
         move_job(session, locked, "succeeded", f"gate passed for release {release.version}", now=now)
-        audit(session, release.project_id, release.id, System(), "gate_passed", f"{locked.key}", {"platforms": platforms}, now)
+        audit(
+            session,
+            release.project_id,
+            release.id,
+            System(),
+            "gate_passed",
+            f"{locked.key}",
+            {"platforms": platforms},
+            now,
+        )
         notify(
             session,
             release,
@@ -222,13 +233,22 @@ def _prepare_platforms(
             candidate, missing = build_candidate(session, run.id, jobs, row.platform, exists)
             if missing is not None:
                 _move(release, row, "failed", missing, now)
-                audit(session, release.project_id, release.id, System(), "failed", f"{release.version} {row.platform}", {"reason": missing}, now)
+                audit(
+                    session,
+                    release.project_id,
+                    release.id,
+                    System(),
+                    "failed",
+                    f"{release.version} {row.platform}",
+                    {"reason": missing},
+                    now,
+                )
                 continue
             if candidate is None:
                 continue
             row.candidate = candidate
             builds = [j for j in jobs if j.kind == "build" and j.platform in (row.platform, None)]
-            numbers = {(j.spec or {}).get("build_number") for j in builds} - {None}
+            numbers = {n for j in builds if (n := (j.spec or {}).get("build_number")) is not None}
             row.build_number = max(numbers) if numbers else row.build_number
             row.soak_started_at = max((j.finished_at for j in builds if j.finished_at), default=now)
         waiting = [g for g in gates if g.platform in (row.platform, None) and g.status == "waiting"]
@@ -246,7 +266,10 @@ def _prepare_platforms(
 def waiting_gate_runs(session: Session) -> list[int]:
     return list(
         session.scalars(
-            select(Job.run_id).where(Job.kind == "gate", Job.status == "waiting").group_by(Job.run_id).order_by(Job.run_id)
+            select(Job.run_id)
+            .where(Job.kind == "gate", Job.status == "waiting")
+            .group_by(Job.run_id)
+            .order_by(Job.run_id)
         )
     )
 
@@ -268,4 +291,9 @@ def checklist_json(session: Session, release: Release, now: datetime) -> dict[st
 
 
 def count_evaluations(session: Session, release_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(GateEvaluation).where(GateEvaluation.release_id == release_id)) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(GateEvaluation).where(GateEvaluation.release_id == release_id)
+        )
+        or 0
+    )

@@ -46,9 +46,18 @@ def begin(ctx: Context, run_id: int, platform: str | None) -> Submission:
         if row.state == "ready_to_submit":
             check_move(f"{release.version} {row.platform}", row.state, "submitting")
             row.state, row.reason, row.updated_at = "submitting", None, utcnow()
-            audit(session, release.project_id, release.id, System(), "submitting", f"{release.version} {row.platform}")
+            audit(
+                session,
+                release.project_id,
+                release.id,
+                System(),
+                "submitting",
+                f"{release.version} {row.platform}",
+            )
         elif row.state != "submitting":  # a retried attempt finds it submitting already
-            raise SubmissionRefused(f"release {release.version} on {row.platform} is {row.state}, not ready to submit")
+            raise SubmissionRefused(
+                f"release {release.version} on {row.platform} is {row.state}, not ready to submit"
+            )
         submission = Submission(row.id, release.version, row.platform, row.build_number)
         session.commit()
         return submission
@@ -58,12 +67,22 @@ def recorder(platform_id: int, status: str, reason: str | None) -> Callable[[Ses
     """Record the submission's outcome in the transaction that finishes the submit job."""
 
     def record(session: Session, job: Job, run: Run) -> None:
-        row = session.scalar(select(ReleasePlatform).where(ReleasePlatform.id == platform_id).with_for_update())
+        row = session.scalar(
+            select(ReleasePlatform).where(ReleasePlatform.id == platform_id).with_for_update()
+        )
         if row is None or row.state != "submitting":
             return
         new = "submitted" if status == "succeeded" else "failed"
         check_move(f"{row.release.version} {row.platform}", row.state, new)
         row.state, row.reason, row.updated_at = new, reason, utcnow()
-        audit(session, row.release.project_id, row.release_id, System(), new, f"{row.release.version} {row.platform}", {"job": job.key, "reason": reason})
+        audit(
+            session,
+            row.release.project_id,
+            row.release_id,
+            System(),
+            new,
+            f"{row.release.version} {row.platform}",
+            {"job": job.key, "reason": reason},
+        )
 
     return record

@@ -10,7 +10,9 @@ _SEMVER = re.compile(
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?\Z"
 )
-_CALVER = re.compile(r"(?P<year>\d{4}|\d{2})\.(?P<month>0?[1-9]|1[0-2])(?:\.(?P<micro>0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?\Z")
+_CALVER = re.compile(
+    r"(?P<year>\d{4}|\d{2})\.(?P<month>0?[1-9]|1[0-2])(?:\.(?P<micro>0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?\Z"
+)
 EXAMPLES = {"semver": "4.2.0 or 4.2.0-rc.1", "calver": "2026.12.1 or 26.12.3"}
 
 

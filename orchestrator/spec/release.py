@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
-from orchestrator.parity.spec import ParitySpec
 from orchestrator.spec.document import describe
 
 if TYPE_CHECKING:
@@ -69,7 +68,9 @@ def _minute_of_week(day: str, clock: str, text: str) -> int:
         raise _fail(f"freeze window {text!r}: {day!r} is not a weekday (expected one of: {', '.join(DAYS)})")
     hours, minutes = (int(part) for part in clock.split(":"))
     if hours > 23 or minutes > 59:
-        raise _fail(f"freeze window {text!r}: {clock!r} is not a time of day (expected HH:MM from 00:00 to 23:59)")
+        raise _fail(
+            f"freeze window {text!r}: {clock!r} is not a time of day (expected HH:MM from 00:00 to 23:59)"
+        )
     return DAYS.index(name) * 1440 + hours * 60 + minutes
 
 
@@ -110,9 +111,9 @@ class DateFreeze:
 
     def ends_after(self, now: datetime) -> datetime:
         day_after = self.last + timedelta(days=1)
-        return datetime(day_after.year, day_after.month, day_after.day, tzinfo=ZoneInfo(self.zone)).astimezone(
-            UTC
-        )
+        return datetime(
+            day_after.year, day_after.month, day_after.day, tzinfo=ZoneInfo(self.zone)
+        ).astimezone(UTC)
 
 
 FreezeWindow = WeeklyFreeze | DateFreeze
@@ -187,6 +188,12 @@ def _option_name(value: Any) -> Any:
 
 
 ApprovalCount = Annotated[int, BeforeValidator(_approval_count)]
+
+
+def _default_approvals() -> dict[Literal["qa", "release_manager"], int]:
+    return {"qa": 1, "release_manager": 1}
+
+
 FreezeText = Annotated[str, BeforeValidator(_freeze_text)]
 Soak = Annotated[int, BeforeValidator(_soak_seconds)]
 OptionName = Annotated[str, BeforeValidator(_option_name)]
@@ -200,15 +207,13 @@ class ReleaseSpec(BaseModel):
     from_tags: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], BeforeValidator(_tags)] = ()
     platforms_together: StrictBool = False
     approvals: dict[Literal["qa", "release_manager"], ApprovalCount] = Field(
-        default_factory=lambda: {"qa": 1, "release_manager": 1}
+        default_factory=_default_approvals
     )
     four_eyes: StrictBool = True
     freeze: tuple[FreezeText, ...] = ()
     soak: Soak = 0
     version_scheme: Literal["semver", "calver"] = "semver"
     build_number_option: dict[Literal["ios", "android"], OptionName] = {}
-    # What the release needs from the web (orchestrator/parity/spec.py, docs/parity.md).
-    parity: ParitySpec | None = None
 
     def freeze_windows(self) -> tuple[FreezeWindow, ...]:
         return tuple(parse_freeze(text) for text in self.freeze)

@@ -134,7 +134,9 @@ class Releases:
         )
 
     def decide(self, release_id: int, who: tuple[str, str], decision: str = "approve", **body):  # type: ignore[no-untyped-def]
-        return self.api.client.post(f"/api/releases/{release_id}/{decision}", json=body, headers=self.person(*who))
+        return self.api.client.post(
+            f"/api/releases/{release_id}/{decision}", json=body, headers=self.person(*who)
+        )
 
     def show(self, release_id: int) -> dict:
         r = self.api.client.get(f"/api/releases/{release_id}", headers=self.person("viewer", "developer"))

@@ -60,7 +60,9 @@ def test_build_jobs_of_a_release_pipeline_get_numbers_as_their_lane_option(datab
 
 def test_parallel_allocations_never_hand_out_a_number_twice(database) -> None:  # type: ignore[no-untyped-def]
     with database.session() as s:
-        project = create_project(s, sealer=Sealer("k" * 20), name="shop", repo_url="https://github.com/acme/shop.git")
+        project = create_project(
+            s, sealer=Sealer("k" * 20), name="shop", repo_url="https://github.com/acme/shop.git"
+        )
         s.commit()
         project_id = project.id
     got: list[int] = []

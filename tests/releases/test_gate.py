@@ -52,7 +52,6 @@ def test_every_check_is_listed_in_order_and_all_pass_for_a_ready_release() -> No
         "four_eyes",
         "freeze_window",
         "soak_time",
-        "web_parity",
         "other_platform",
     ]
     assert checklist.passed and checklist.blocking() is None
@@ -87,7 +86,10 @@ def test_a_rejection_blocks_until_someone_approves_again() -> None:
     rejected = (*APPROVED, ApprovalFact("release_manager", "dana", "reject", "crash on launch"))
     checklist = evaluate(facts(approvals=rejected))
     assert states(checklist)["release_manager_approval"] == "failed"
-    assert reasons(checklist)["release_manager_approval"] == "rejected by dana (release manager): crash on launch"
+    assert (
+        reasons(checklist)["release_manager_approval"]
+        == "rejected by dana (release manager): crash on launch"
+    )
     again = evaluate(facts(approvals=(*rejected, ApprovalFact("release_manager", "dana", "approve"))))
     assert again.passed
 
@@ -116,7 +118,10 @@ def test_a_freeze_window_holds_the_gate_until_it_ends() -> None:
     monday = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
     assert evaluate(facts(policy=policy, now=monday)).passed
     dates = ReleaseSpec(freeze=("2026-12-20..2027-01-03",))
-    assert states(evaluate(facts(policy=dates, now=datetime(2027, 1, 3, 23, 59, tzinfo=UTC))))["freeze_window"] == "pending"
+    assert (
+        states(evaluate(facts(policy=dates, now=datetime(2027, 1, 3, 23, 59, tzinfo=UTC))))["freeze_window"]
+        == "pending"
+    )
     assert evaluate(facts(policy=dates, now=datetime(2027, 1, 4, 0, 0, tzinfo=UTC))).passed
 
 
@@ -158,12 +163,15 @@ approvals = st.lists(
     max_size=6,
 ).map(tuple)
 jobs = st.lists(
-    st.builds(JobFact, key=st.sampled_from(["unit", "build", "lint", "acceptance"]), status=job_states, allow_failure=st.booleans()),
+    st.builds(
+        JobFact,
+        key=st.sampled_from(["unit", "build", "lint", "acceptance"]),
+        status=job_states,
+        allow_failure=st.booleans(),
+    ),
     max_size=4,
 ).map(tuple)
-moments = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)
-)
+moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC))
 policies = st.builds(
     ReleaseSpec,
     approvals=st.fixed_dictionaries({"qa": st.integers(0, 2), "release_manager": st.integers(0, 2)}),
@@ -178,7 +186,9 @@ any_facts = st.builds(
     now=moments,
     policy=policies,
     soak_started_at=st.none() | moments,
-    screenshots=st.lists(st.builds(ScreenshotFact, st.just("screenshots"), st.integers(0, 2), st.integers(0, 1)), max_size=1).map(tuple),
+    screenshots=st.lists(
+        st.builds(ScreenshotFact, st.just("screenshots"), st.integers(0, 2), st.integers(0, 1)), max_size=1
+    ).map(tuple),
 )
 
 

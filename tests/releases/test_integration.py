@@ -55,7 +55,9 @@ def run_at_gate(instep: Instep, repo: Repo) -> int:
     run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     gate = wait_for(
         "the gate job to wait",
-        lambda: next((j for j in instep.run(run_id)["jobs"] if j["key"] == "gate" and j["status"] == "waiting"), None),
+        lambda: next(
+            (j for j in instep.run(run_id)["jobs"] if j["key"] == "gate" and j["status"] == "waiting"), None
+        ),
         timeout=120,
     )
     assert "release cut: no release has been cut" in gate["reason"]
@@ -71,16 +73,25 @@ def test_fifty_parallel_approvals_release_the_submission_once(instep: Instep, re
     run_id = run_at_gate(instep, repo)
     cutter = token(instep, "release_manager", "bob")
     with httpx.Client(base_url=instep.url, timeout=60) as http:
-        r = http.post("/api/releases", json={"project": "shop", "run_id": run_id, "version": "1.0.0"}, headers=cutter)
+        r = http.post(
+            "/api/releases", json={"project": "shop", "run_id": run_id, "version": "1.0.0"}, headers=cutter
+        )
         assert r.status_code == 201, r.text
         release_id = r.json()["id"]
         assert r.json()["platforms"][0]["build_number"] == 1
-        assert http.post(f"/api/releases/{release_id}/approve", json={}, headers=token(instep, "qa", "quinn")).status_code == 200
+        assert (
+            http.post(
+                f"/api/releases/{release_id}/approve", json={}, headers=token(instep, "qa", "quinn")
+            ).status_code
+            == 200
+        )
         managers = [token(instep, "release_manager", f"rm{i}") for i in range(5)]
 
         def approve(i: int) -> int:
             with httpx.Client(base_url=instep.url, timeout=60) as c:
-                return c.post(f"/api/releases/{release_id}/approve", json={}, headers=managers[i % 5]).status_code
+                return c.post(
+                    f"/api/releases/{release_id}/approve", json={}, headers=managers[i % 5]
+                ).status_code
 
         with ThreadPoolExecutor(max_workers=50) as pool:
             statuses = list(pool.map(approve, range(50)))
@@ -107,7 +118,12 @@ def test_a_restart_while_the_gate_waits_loses_nothing(instep: Instep, repo: Repo
             headers=token(instep, "release_manager", "bob"),
         )
         release_id = r.json()["id"]
-        assert http.post(f"/api/releases/{release_id}/approve", json={}, headers=token(instep, "qa", "quinn")).status_code == 200
+        assert (
+            http.post(
+                f"/api/releases/{release_id}/approve", json={}, headers=token(instep, "qa", "quinn")
+            ).status_code
+            == 200
+        )
     instep.stop()
     instep.serve()
     gate = next(j for j in instep.run(run_id)["jobs"] if j["key"] == "gate")
@@ -117,6 +133,8 @@ def test_a_restart_while_the_gate_waits_loses_nothing(instep: Instep, repo: Repo
         assert [(a["person"], a["role"]) for a in shown["approvals"]] == [("quinn", "qa")]
         checks = {c["check"]: c["state"] for c in shown["platforms"][0]["checklist"]}
         assert checks["qa_signoff"] == "passed" and checks["release_manager_approval"] == "pending"
-        r = http.post(f"/api/releases/{release_id}/approve", json={}, headers=token(instep, "release_manager", "ana"))
+        r = http.post(
+            f"/api/releases/{release_id}/approve", json={}, headers=token(instep, "release_manager", "ana")
+        )
         assert r.status_code == 200
     assert instep.wait_run(run_id, timeout=120)["status"] == "succeeded"

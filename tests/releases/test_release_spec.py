@@ -88,4 +88,6 @@ def test_a_weekly_freeze_wraps_over_the_weekend_in_its_time_zone() -> None:
     assert window.active(datetime(2026, 12, 4, 15, 0, tzinfo=UTC))
     assert window.active(datetime(2026, 12, 6, 23, 0, tzinfo=UTC))
     assert not window.active(datetime(2026, 12, 7, 7, 0, tzinfo=UTC))  # Monday 08:00 Berlin
-    assert window.ends_after(datetime(2026, 12, 5, 12, 0, tzinfo=UTC)) == datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
+    assert window.ends_after(datetime(2026, 12, 5, 12, 0, tzinfo=UTC)) == datetime(
+        2026, 12, 7, 7, 0, tzinfo=UTC
+    )

@@ -24,7 +24,9 @@ def approved_release(releases: Releases, pipeline: str, at: datetime, **run) -> 
     run_id = releases.run_at_gate(**run)
     ctx = releases.api.ctx
     with ctx.db.session() as s:
-        release, _ = flows.cut(ctx, s, run_id=run_id, version="4.2.0", who=System("bob", "release_manager"), now=at)
+        release, _ = flows.cut(
+            ctx, s, run_id=run_id, version="4.2.0", who=System("bob", "release_manager"), now=at
+        )
         for who in (System("quinn", "qa"), System("ana", "release_manager")):
             flows.decide(ctx, s, release.id, who, "approve", now=at)
         s.commit()
@@ -45,20 +47,31 @@ def test_the_gate_opens_by_itself_when_the_freeze_window_ends(releases: Releases
     assert tick(releases, FRIDAY_EVENING) == []
     gate = releases.job(run_id, "gate:android")
     assert gate.status == "waiting"
-    assert "freeze window: release freeze 'Fri 16:00-Mon 08:00 Europe/Berlin' until 2026-12-07 07:00 UTC" in gate.reason
+    assert (
+        "freeze window: release freeze 'Fri 16:00-Mon 08:00 Europe/Berlin' until 2026-12-07 07:00 UTC"
+        in gate.reason
+    )
     assert tick(releases, MONDAY_MORNING - timedelta(minutes=1)) == []
     sent = tick(releases, MONDAY_MORNING)
     assert sent == [releases.job(run_id, "submit:android").id]
     assert releases.job(run_id, "gate:android").status == "succeeded"
     assert tick(releases, MONDAY_MORNING + timedelta(minutes=5)) == []  # once only
     with releases.api.ctx.db.session() as s:
-        kept = s.scalars(select(GateEvaluation).where(GateEvaluation.release_id == release_id).order_by(GateEvaluation.id)).all()
+        kept = s.scalars(
+            select(GateEvaluation).where(GateEvaluation.release_id == release_id).order_by(GateEvaluation.id)
+        ).all()
         assert kept[-1].passed and kept[-1].facts["now"].startswith("2026-12-07T07:00")
 
 
 def test_soak_time_counts_from_the_build_and_then_lets_the_release_go(releases: Releases) -> None:
     built = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    run_id, _ = approved_release(releases, PIPELINE + "  soak: 24h\n", built + timedelta(hours=1), platforms=("android",), built_at=built)
+    run_id, _ = approved_release(
+        releases,
+        PIPELINE + "  soak: 24h\n",
+        built + timedelta(hours=1),
+        platforms=("android",),
+        built_at=built,
+    )
     assert tick(releases, built + timedelta(hours=23)) == []
     assert "soaking until 2026-12-02 09:00 UTC (1h0m left)" in releases.job(run_id, "gate:android").reason
     assert tick(releases, built + timedelta(hours=24)) == [releases.job(run_id, "submit:android").id]
@@ -82,7 +95,9 @@ def test_a_tag_push_matching_from_tags_cuts_its_release(releases: Releases) -> N
     with releases.api.ctx.db.session() as s:
         flows.settle_gates(releases.api.ctx, s)
         s.commit()
-    listed = releases.api.client.get("/api/releases?project=shop", headers=releases.person("v", "developer")).json()
+    listed = releases.api.client.get(
+        "/api/releases?project=shop", headers=releases.person("v", "developer")
+    ).json()
     [release] = listed["releases"]
     assert (release["version"], release["run_id"], release["created_by"]) == ("4.3.0", run_id, "carl")
     assert other != run_id
