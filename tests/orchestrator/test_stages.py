@@ -108,7 +108,9 @@ def test_the_wait_reason_comes_from_the_waiting_jobs_kinds() -> None:
 
 
 def test_a_submit_stage_with_its_own_lane_is_valid_and_runs_on_its_platform() -> None:
-    spec = parse_spec("version: 1\nplatforms: {ios: {}}\nstages:\n  gate: {}\n  submit: {needs: [gate], lane: release}\n")
+    spec = parse_spec(
+        "version: 1\nplatforms: {ios: {}}\nstages:\n  gate: {}\n  submit: {needs: [gate], lane: release}\n"
+    )
     [job] = [j for j in plan_run(spec, MAIN).jobs if j.kind == "submit"]
     assert (job.kind, job.queue, job.spec.lane) == ("submit", "ios", "release")
 
@@ -125,3 +127,28 @@ def test_declarations_import_no_database_celery_device_farm_or_fastlane(first: s
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", [name for name, kind in KINDS.items() if kind.wait_reason])
+def test_a_run_waiting_on_a_kind_says_that_kind_s_wait_reason(database, kind: str) -> None:  # type: ignore[no-untyped-def]
+    from orchestrator.db.models import Job, Run
+    from orchestrator.projects import create_project
+    from orchestrator.runs import create_run
+    from orchestrator.scheduler import advance, finish_attempt, start_attempt
+    from orchestrator.sealing import Sealer
+
+    with database.session() as s:
+        project = create_project(
+            s, sealer=Sealer("test-secret-key-0123456789"), name="shop", repo_url="file:///srv/shop.git"
+        )
+        run = create_run(s, project, trigger="manual", ref="refs/heads/main", sha="a" * 40)
+        job = Job(run_id=run.id, key=kind, stage=kind, kind=kind, queue="default", timeout_s=60, spec={})
+        s.add(job)
+        s.flush()
+        advance(s, run.id)
+        start_attempt(s, job.id, 1, "w1")
+        finish_attempt(s, job.id, 1, "waiting", "people must decide")
+        s.commit()
+        stored = s.get(Run, run.id)
+        assert stored is not None
+        assert (stored.status, stored.reason) == ("waiting", KINDS[kind].wait_reason)
