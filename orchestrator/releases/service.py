@@ -149,6 +149,7 @@ def build_candidate(
         )
         .order_by(Artifact.id)
     ).all()
+    rows = [a for a in rows if _is_build_output(a.name)]
     if not rows:
         keys = ", ".join(j.key for j in builds)
         return None, f"the run's build artifacts are missing: {keys} left no files in its artifacts directory"
@@ -156,6 +157,17 @@ def build_candidate(
     if gone:
         return None, f"the run's build artifacts are missing from the artifact store: {', '.join(gone[:5])}"
     return [{"name": a.name, "sha256": a.sha256, "size": a.size, "artifact_id": a.id} for a in rows], None
+
+
+# What a build lane leaves beside its outputs: fastlane's report folder (lanes.runner) and
+# hidden files such as the artifact folder's marker (lanes.artifacts).
+NOT_CANDIDATE_FOLDERS = ("fastlane-report",)
+
+
+def _is_build_output(name: str) -> bool:
+    """Whether an artifact (named `<job key>/<path>`) is part of the candidate."""
+    parts = name.split("/")[1:]
+    return bool(parts) and parts[0] not in NOT_CANDIDATE_FOLDERS and not any(p.startswith(".") for p in parts)
 
 
 def _lock_release(session: Session, release_id: int) -> Release:

@@ -79,6 +79,19 @@ class Releases:
                     ctx.store.put_bytes(key, data)
                     import hashlib
 
+                    for extra in (".instep-artifacts", "fastlane-report/report.xml"):
+                        # What a lane leaves beside its outputs: not part of the candidate.
+                        s.add(
+                            Artifact(
+                                run_id=run.id,
+                                job_id=job.id,
+                                name=f"build:{p}/{extra}",
+                                kind="file",
+                                store_key=key,
+                                size=1,
+                                sha256="0" * 64,
+                            )
+                        )
                     s.add(
                         Artifact(
                             run_id=run.id,
