@@ -28,15 +28,28 @@
     if (!url || !window.EventSource) return;
     var source = new EventSource(url);
     source.addEventListener("open", function () { if (state) state.textContent = "live"; });
-    source.addEventListener("line", function (event) {
+    source.addEventListener("lines", function (event) {
       var data = JSON.parse(event.data);
-      var line = document.createElement("span");
-      line.className = "line" + (data.error ? " log-error" : "");
-      line.id = "L" + event.lastEventId;
-      line.innerHTML = data.html; // escaped by the server (dashboard/ansi.py)
-      log.appendChild(line);
-      log.appendChild(document.createTextNode("\n"));
-      if (data.error) showJump();
+      var fragment = document.createDocumentFragment();
+      var error = false;
+      if (data.skipped) {
+        var note = document.createElement("span");
+        note.className = "line hint";
+        note.textContent = "… " + data.skipped + " earlier lines are not kept live; download the log when the job ends";
+        fragment.appendChild(note);
+        fragment.appendChild(document.createTextNode("\n"));
+      }
+      data.lines.forEach(function (item, n) {
+        var line = document.createElement("span");
+        line.className = "line" + (item[1] ? " log-error" : "");
+        line.id = "L" + (data.from + n);
+        line.innerHTML = item[0]; // escaped and coloured by the server (dashboard/ansi.py)
+        fragment.appendChild(line);
+        fragment.appendChild(document.createTextNode("\n"));
+        error = error || item[1];
+      });
+      log.appendChild(fragment);
+      if (error) showJump();
       if (follow && follow.checked) log.scrollTop = log.scrollHeight;
     });
     source.addEventListener("end", function (event) {

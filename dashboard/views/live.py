@@ -1,5 +1,6 @@
 """Live updates over server-sent events, as async generators: no thread is held per viewer
-(the short database reads run in the thread pool, the waiting is `asyncio.sleep`)."""
+(the short database reads run in the thread pool, the waiting is on asyncio). Live logs are read
+and rendered once per job however many people watch (dashboard.livelogs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -15,12 +15,11 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse
 
-from dashboard.ansi import looks_like_error, to_html
+from dashboard.livelogs import Batch, LiveLogs
 from dashboard.security import page_actor
 from orchestrator.actors import Actor
 from orchestrator.context import Context
 from orchestrator.db.models import Job, Run
-from orchestrator.logbus import LogEnd, LogLine, follow
 from orchestrator.transitions import FINAL_JOB
 
 router = APIRouter(include_in_schema=False)
@@ -79,6 +78,18 @@ def _job_over(ctx: Context, job_id: int) -> str | None:
     return status if status in FINAL_JOB or status in ("waiting", "gone") else None
 
 
+def live_logs(ctx: Context) -> LiveLogs:
+    """The service's shared live-log feeds (one per process; created on first use)."""
+    hub = ctx.extras.get("dashboard_live_logs")
+    if hub is None:
+
+        async def ended(job_id: int) -> str | None:
+            return await to_thread.run_sync(_job_over, ctx, job_id)
+
+        hub = ctx.extras["dashboard_live_logs"] = LiveLogs(ctx.logs, ended)
+    return hub
+
+
 @router.get("/live/jobs/{job_id}/log")
 async def live_log(
     request: Request,
@@ -88,24 +99,24 @@ async def live_log(
     last_event_id: Annotated[str | None, Header()] = None,
     max_seconds: Annotated[float, Query(gt=0, le=MAX_STREAM_SECONDS)] = MAX_STREAM_SECONDS,
 ) -> EventSourceResponse:
-    """`line` events (id = line index, data = JSON with the line as safe HTML and whether it
-    looks like an error) from line `from` (or after Last-Event-ID), then one `end` event."""
+    """`lines` events (id = the last line's index; data = JSON `{"from": N, "lines": [[html,
+    looks_like_error], ...]}` with each line already escaped and coloured) from line `from` (or
+    after Last-Event-ID), then one `end` event with the job's state."""
     ctx: Context = request.app.state.instep
     if not 1 <= job_id <= 2**31 - 1 or not await to_thread.run_sync(_job_exists, ctx, job_id):
         raise HTTPException(404, f"no job with id {job_id}")
     if last_event_id is not None and last_event_id.isdigit():
         start = int(last_event_id) + 1
+    hub = live_logs(ctx)
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        ended = partial(to_thread.run_sync, _job_over, ctx, job_id)
-        async for item in follow(ctx.logs, job_id, start, ended, max_seconds=max_seconds):
-            if isinstance(item, LogLine):
-                data = {"html": str(to_html(item.text)), "error": looks_like_error(item.text)}
-                yield {"event": "line", "id": str(item.index), "data": json.dumps(data)}
-            elif isinstance(item, LogEnd):
+        async for item in hub.follow(job_id, start, max_seconds):
+            if isinstance(item, Batch):
+                data = f'{{"from": {item.start}, "skipped": {item.skipped}, "lines": {item.json}}}'
+                yield {"event": "lines", "id": str(item.last), "data": data}
+            else:
                 yield {"event": "end", "data": item.why}
                 return
-            # A keep-alive (None) needs nothing here: the response pings every 15 s by itself.
 
     return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store"})
 

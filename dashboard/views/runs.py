@@ -17,7 +17,6 @@ from dashboard.templating import render
 from orchestrator import projects as project_service
 from orchestrator import runs as service
 from orchestrator.actors import Actor
-from orchestrator.api.runs import run_detail
 from orchestrator.artifacts import ArtifactError
 from orchestrator.context import Context
 from orchestrator.db.models import Artifact, Comparison, Job, Review
@@ -29,6 +28,7 @@ PageActor = Annotated[Actor, Depends(page_actor)]
 STEERING = ("developer", "release_manager")
 STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "canceled", "skipped")
 PAGE = 50
+MAX_TESTS_SHOWN = 200
 # A stored log longer than this shows its last lines; the whole file is a download.
 LOG_TAIL_LINES = 5000
 LOG_MAX_BYTES = 8 * 1024 * 1024
@@ -108,12 +108,10 @@ def run_context(session: Any, run_id: int, actor: Actor) -> dict[str, Any]:
         run = service.get_run(session, run_id)
     except service.RunNotFound as exc:
         raise HTTPException(404, str(exc)) from exc
-    detail = run_detail(session, run)
-    tests = []
-    for job in detail.jobs:
-        for row in result_rows(job.results):
-            tests.append((job, row))
-    tests.sort(key=lambda pair: 0 if pair[1].failing else 1 if pair[1].flaky else 2)
+    artifacts = list(session.scalars(select(Artifact).where(Artifact.run_id == run.id).order_by(Artifact.id)))
+    every = [(job, row) for job in run.jobs for row in result_rows(job.results)]
+    # The run page lists what needs attention (failures, then flaky); each job's page lists all.
+    tests = [pair for pair in every if pair[1].failing] + [pair for pair in every if pair[1].flaky]
     reviewed = select(Review.comparison_id)
     needing = session.scalar(
         select(func.count(Comparison.id)).where(
@@ -123,14 +121,14 @@ def run_context(session: Any, run_id: int, actor: Actor) -> dict[str, Any]:
         )
     )
     total = session.scalar(select(func.count(Comparison.id)).where(Comparison.run_id == run.id))
-    failed_jobs = [j for j in detail.jobs if j.status in ("failed", "canceled", "skipped")]
+    failed_jobs = [j for j in run.jobs if j.status in ("failed", "canceled", "skipped")]
     return {
         "run": run,
-        "detail": detail,
-        "stages": _stages(detail.jobs),
-        "tests": tests[:500],
+        "artifacts": artifacts,
+        "stages": _stages(run.jobs),
+        "tests": tests[:MAX_TESTS_SHOWN],
         "tests_total": len(tests),
-        "test_counts": counts([row for _job, row in tests]),
+        "test_counts": counts([row for _job, row in every]),
         "comparisons_total": total or 0,
         "comparisons_waiting": needing or 0,
         "can_cancel": actor.may(*STEERING) and run.status not in FINAL_RUN,
