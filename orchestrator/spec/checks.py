@@ -10,8 +10,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator.stages import KINDS, Problem, stage_kind
-from orchestrator.stages.submit import gate_problems as submit_gate_problems
 from orchestrator.stages.base import KIND_SPECIFIC_KEYS
+from orchestrator.stages.submit import gate_problems as submit_gate_problems
 
 if TYPE_CHECKING:
     from orchestrator.spec.model import PlatformName, PlatformSpec, StageSpec
