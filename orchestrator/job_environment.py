@@ -1,17 +1,47 @@
 """The environment policy of a job's processes: a few basics inherited from the worker, the
 pipeline's `env:` (top < platform < stage, as planned), the project's secrets, and Instep's own
-INSTEP_* variables, which always win. Nothing else of the worker's environment leaks in."""
+INSTEP_* variables, which always win. Nothing else of the worker's environment leaks in.
+
+Store credentials (`STORE_CREDENTIALS`) are the exception among secrets: no job gets them from
+`job_env`. Only a `submit` job of a release cut from a protected ref gets them, added by the
+submit stage through `store_credentials` (rule: `release_may_use_store_credentials`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from orchestrator.stages.base import JobWork
 
 # Environment a job inherits from the worker; everything else comes from instep.yml and secrets.
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TERM")
+
+
+# Project secrets that reach a store: Google Play's service account, App Store Connect's API key.
+STORE_CREDENTIALS = frozenset({"PLAY_SERVICE_ACCOUNT_JSON", "ASC_KEY_ID", "ASC_ISSUER_ID", "ASC_PRIVATE_KEY"})
+
+
+def protected_refs(
+    default_branch: str, protected: Iterable[str], from_tags: Iterable[str]
+) -> tuple[str, ...]:
+    """The ref patterns whose releases may use store credentials: `release.protected_refs`, or
+    by default the project's default branch and the tags `release.from_tags` cuts releases for."""
+    named = tuple(protected)
+    if named:
+        return named
+    return (f"refs/heads/{default_branch}", *(f"refs/tags/{glob}" for glob in from_tags))
+
+
+def release_may_use_store_credentials(ref: str, patterns: Iterable[str]) -> bool:
+    """Whether a release cut from `ref` gets the store credentials (exact ref or glob match)."""
+    return any(ref == p or fnmatchcase(ref, p) for p in patterns)
+
+
+def store_credentials(secrets: Mapping[str, str]) -> dict[str, str]:
+    """The store credentials among a project's secrets."""
+    return {k: v for k, v in secrets.items() if k in STORE_CREDENTIALS}
 
 
 def job_env(
@@ -22,7 +52,7 @@ def job_env(
     env = {k: inherited[k] for k in INHERITED_ENV if k in inherited}
     env.setdefault("LANG", "C.UTF-8")
     env.update({k: str(v) for k, v in work.job.spec.env.items()})
-    env.update(work.secrets)
+    env.update({k: v for k, v in work.secrets.items() if k not in STORE_CREDENTIALS})
     env.update(
         {
             "CI": "true",

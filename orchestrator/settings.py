@@ -30,11 +30,19 @@ class Settings(BaseModel):
     # A running job whose heartbeat is older than this is considered lost.
     lost_after_seconds: float = 30.0
     reconcile_seconds: float = 5.0
+    # A queued run or job whose message was sent longer ago than this is sent again (the message
+    # was lost: broker restarted empty, a crash between commit and send). INSTEP_RESEND_AFTER_SECONDS
+    resend_after_seconds: float = 120.0
     max_infra_attempts: int = 3
     # Notifications may go to private, loopback and link-local addresses (INSTEP_ALLOW_PRIVATE_WEBHOOKS).
     allow_private_webhooks: bool = False
     # Where people open the dashboard (links in notifications and commit statuses).
     public_url: str | None = None
+    # How often the stores are read for review and rollout state (INSTEP_STORE_POLL_SECONDS).
+    store_poll_seconds: float = 60.0
+    # Tests only (INSTEP_TEST_PAUSE_AFTER_STORE_SEND=PATH): after a store accepted a submission and
+    # before the ledger records it, the worker writes PATH and stops there, so a test can kill it.
+    test_pause_after_store_send: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -86,8 +94,13 @@ class Settings(BaseModel):
             heartbeat_seconds=_number(env, "INSTEP_HEARTBEAT_SECONDS", 2.0),
             lost_after_seconds=_number(env, "INSTEP_LOST_AFTER_SECONDS", 30.0),
             reconcile_seconds=_number(env, "INSTEP_RECONCILE_SECONDS", 5.0),
+            resend_after_seconds=_number(env, "INSTEP_RESEND_AFTER_SECONDS", 120.0),
             allow_private_webhooks=_flag(env, "INSTEP_ALLOW_PRIVATE_WEBHOOKS"),
             public_url=(env.get("INSTEP_PUBLIC_URL") or "").rstrip("/") or None,
+            store_poll_seconds=_number(env, "INSTEP_STORE_POLL_SECONDS", 60.0),
+            test_pause_after_store_send=Path(env["INSTEP_TEST_PAUSE_AFTER_STORE_SEND"])
+            if env.get("INSTEP_TEST_PAUSE_AFTER_STORE_SEND")
+            else None,
         )
 
 

@@ -29,6 +29,8 @@ def print_release(data: dict[str, Any]) -> None:
         )
         for artifact in p.get("candidate") or []:
             click.echo(f"  candidate {artifact['name']}  sha256 {artifact['sha256'][:16]}")
+        if p.get("store"):
+            click.echo(f"  store: {store_line(p['store'])}")
         if p.get("checklist"):
             click.echo(f"  gate: {p['gate']}")
             for line in p["checklist"]:
@@ -40,6 +42,20 @@ def print_release(data: dict[str, Any]) -> None:
             flag = f" OVERRIDE ({a['override_reason']})" if a["override"] else ""
             comment = f": {a['comment']}" if a["comment"] else ""
             click.echo(f"  {a['at'][:19]}  {a['person']} ({a['role']}) {a['decision']}{flag}{comment}")
+
+
+def store_line(store: dict[str, Any]) -> str:
+    """The store's last word on a platform, in one line."""
+    parts = [store["store"], f"review {store['review']}" if store.get("review") else ""]
+    if store.get("rollout"):
+        share = "" if store.get("fraction") is None else f" at {store['fraction'] * 100:g}%"
+        day = f" day {store['day']}" if store.get("day") else ""
+        parts.append(f"rollout {store['rollout']}{share}{day}")
+    if store.get("store_state"):
+        parts.append(f"({store['store_state']})")
+    if store.get("error"):
+        parts.append(f"last read failed: {store['error']}")
+    return " ".join(part for part in parts if part)
 
 
 @release.command("create")
@@ -159,3 +175,56 @@ def audit(release_id: int, url: str | None, token: str | None, as_json: bool) ->
         [[e["at"][:19], e["person"], e["role"], e["action"], e["subject"]] for e in data],
         ["AT", "PERSON", "ROLE", "ACTION", "SUBJECT"],
     )
+
+
+def _rollout_call(
+    release_id: int, verb: str, body: dict[str, Any], url: str | None, token: str | None, as_json: bool
+) -> None:
+    data = _call(_client(url, token).request, "POST", f"/api/releases/{release_id}/{verb}", json=body)
+    emit_json(data) if as_json else print_release(data["release"])
+
+
+PLATFORM = click.option(
+    "--platform",
+    type=click.Choice(["android", "ios"]),
+    default=None,
+    help="Default: every platform it applies to.",
+)
+
+
+@release.command()
+@click.argument("release_id", type=int)
+@click.option(
+    "--to", "to", required=True, type=click.FloatRange(0, 100, min_open=True), help="Percent of users."
+)
+@PLATFORM
+@with_connection
+@json_option
+def rollout(
+    release_id: int, to: float, platform: str | None, url: str | None, token: str | None, as_json: bool
+) -> None:
+    """Move the Google Play staged rollout to --to percent (100 completes it); role release_manager."""
+    _rollout_call(release_id, "rollout", {"to": to, "platform": platform}, url, token, as_json)
+
+
+def _rollout_verb(name: str, help_text: str):  # type: ignore[no-untyped-def]
+    @release.command(name, help=help_text)
+    @click.argument("release_id", type=int)
+    @PLATFORM
+    @with_connection
+    @json_option
+    def command(
+        release_id: int, platform: str | None, url: str | None, token: str | None, as_json: bool
+    ) -> None:
+        _rollout_call(release_id, name, {"platform": platform}, url, token, as_json)
+
+    return command
+
+
+halt = _rollout_verb(
+    "halt", "Halt the Play rollout / pause the App Store phased release (role release_manager)."
+)
+resume = _rollout_verb("resume", "Resume a halted rollout at its last fraction / resume the phased release.")
+complete = _rollout_verb(
+    "complete", "Release to every user: Play completed, App Store phased release COMPLETE."
+)

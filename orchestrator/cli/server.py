@@ -36,6 +36,7 @@ def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-un
     """The scheduler's loop: re-queue jobs of vanished workers, finish stuck cancels."""
     from orchestrator.releases.flows import settle_gates
     from orchestrator.scheduler import reconcile
+    from orchestrator.submissions.tick import tick as store_tick
 
     while not stop.wait(ctx.settings.reconcile_seconds):
         try:
@@ -49,6 +50,7 @@ def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-un
                 dispatches = settle_gates(ctx, s)
                 s.commit()
             ctx.dispatcher.jobs(dispatches)
+            store_tick(ctx)  # store review state, rollout plans, unknown submission outcomes
         except Exception:  # the loop must survive a database hiccup; the next tick retries
             log.exception("reconciler tick failed")
 

@@ -16,6 +16,14 @@ RELEASE_EVENTS = (
     "release.approved",
     "release.rejected",
     "release.ready_to_submit",
+    "release.submitted",
+    "release.store_failed",
+    "release.store_state",
+    "release.rollout",
+    "release.rollout_failed",
+    "release.finished",
+    "release.partially_finished",
+    "release.failed",
 )
 KNOWN_EVENTS = RUN_EVENTS + RELEASE_EVENTS
 

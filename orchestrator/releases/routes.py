@@ -13,6 +13,7 @@ from orchestrator.api.deps import BeforeId, ContextDep, Id, ReadSessionDep, Sess
 from orchestrator.db.models import Project, utcnow
 from orchestrator.releases import flows, service, settlement
 from orchestrator.releases.models import Release
+from orchestrator.submissions import ledger_rows
 
 router = APIRouter(prefix="/api/releases", tags=["releases"])
 Reader = Annotated[Actor, Depends(require_actor())]
@@ -56,6 +57,10 @@ class PlatformOut(BaseModel):
     candidate: list[dict[str, Any]]
     gate: Literal["passed", "failed", "pending"] | None = None
     checklist: list[CheckOut] = []
+    store: dict[str, Any] | None = Field(
+        default=None,
+        description="The store's state as last read: review, rollout, fraction, day, its own word.",
+    )
 
 
 class ApprovalOut(BaseModel):
@@ -84,6 +89,9 @@ class ReleaseOut(BaseModel):
 
 class ReleaseDetail(ReleaseOut):
     approvals: list[ApprovalOut]
+    store_actions: list[dict[str, Any]] = Field(
+        default=[], description="The submission ledger: each store action, its state and the store's answer."
+    )
 
 
 class ReleasePage(BaseModel):
@@ -108,6 +116,7 @@ def _raise(exc: service.ReleaseError) -> HTTPException:
 def _out(session, release: Release, with_checklist: bool = False) -> ReleaseDetail:  # type: ignore[no-untyped-def]
     project = session.get(Project, release.project_id)
     lists = settlement.checklist_json(session, release, utcnow()) if with_checklist else {}
+    stores = ledger_rows.store_view(session, [p.id for p in release.platforms])
     platforms = []
     for p in release.platforms:
         gate = lists.get(p.platform)
@@ -120,6 +129,7 @@ def _out(session, release: Release, with_checklist: bool = False) -> ReleaseDeta
                 candidate=p.candidate,
                 gate=gate["state"] if gate else None,
                 checklist=[CheckOut(**line) for line in gate["checks"]] if gate else [],
+                store=stores.get(p.id),
             )
         )
     approvals = service.approvals_of(session, release.id) if with_checklist else []
@@ -133,6 +143,7 @@ def _out(session, release: Release, with_checklist: bool = False) -> ReleaseDeta
         created_by=release.created_by,
         created_at=release.created_at,
         platforms=platforms,
+        store_actions=ledger_rows.actions_view(session, release.id),
         approvals=[
             ApprovalOut(
                 id=a.id,
@@ -261,3 +272,12 @@ def audit_trail(release_id: Id, session: ReadSessionDep, _: Reader) -> list[Audi
         )
         for e in service.audit_of(session, release_id)
     ]
+
+
+def _include_rollouts() -> None:
+    from orchestrator.submissions.routes import router as rollout_router
+
+    router.include_router(rollout_router, prefix="")
+
+
+_include_rollouts()

@@ -63,8 +63,8 @@ def allowed(previous: str, new: str) -> bool:
         case ("approved_by_store", "rolling_out"):
             # A staged rollout (or phased release) began.
             return True
-        case ("approved_by_store" | "rolling_out", "released"):
-            # Released to everyone, at once or at the end of the rollout.
+        case ("approved_by_store" | "rolling_out" | "halted", "released"):
+            # Released to everyone: at once, at the end of the rollout, or completed while halted.
             return True
         case ("rolling_out", "halted") | ("halted", "rolling_out"):
             # A release manager (or a web rollback) halts; a release manager resumes.

@@ -10,6 +10,12 @@ may not ship (freeze windows, soak time). Pure: parsing and time arithmetic, no 
       soak: 24h
       version_scheme: semver          # or calver
       build_number_option: {android: version_code}
+      protected_refs: [refs/heads/main, "refs/tags/v*"]   # store credentials only for these
+      store:                          # the `submit` stage's store adapters
+        google_play: {package_name: dev.instep.sample, track: production}
+        app_store: {app_id: "1234567890"}
+        base_url: http://127.0.0.1:8765   # only to point both stores at the simulator
+      rollout: {stages: [1, 5, 20, 50, 100], every: 24h}   # Play staged rollout, in percent
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
+from orchestrator.parity.spec import ParitySpec
 from orchestrator.spec.document import describe
 
 if TYPE_CHECKING:
@@ -187,6 +194,45 @@ def _option_name(value: Any) -> Any:
     return value
 
 
+def _rollout_stages(value: Any) -> Any:
+    if not isinstance(value, list | tuple) or not value:
+        raise _fail(
+            f"rollout stages are {describe(value)} (expected a list of percentages like [1, 5, 20, 50, 100])"
+        )
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float) or not 0 < item <= 100:
+            raise _fail(
+                f"rollout stage {item!r} is not a percentage (expected a number above 0 and at most 100)"
+            )
+    if list(value) != sorted(set(value)):
+        raise _fail(f"rollout stages {list(value)} must go up (expected each stage above the one before)")
+    return tuple(float(v) for v in value)
+
+
+def _rollout_every(value: Any) -> Any:
+    text = value.strip().lower() if isinstance(value, str) else None
+    if isinstance(value, bool) or not (isinstance(value, int) or (text and _DURATION.match(text))):
+        raise _fail(
+            f"rollout every {value!r} is not a duration (expected e.g. 24h, 2d or 90m; 0 advances only by hand)"
+        )
+    seconds = (
+        value
+        if isinstance(value, int)
+        else sum(int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"(\d+)([dhms])", text or ""))
+    )
+    if not 0 <= seconds <= 90 * 86400:
+        raise _fail(f"rollout every {seconds}s is out of range (expected from 0 to 90d)")
+    return seconds
+
+
+def _base_url(value: Any) -> Any:
+    if not isinstance(value, str) or not re.match(r"https?://[^/\s]+/?\Z", value.strip()):
+        raise _fail(
+            f"store base_url {value!r} is not an http(s) URL of a host (expected e.g. http://127.0.0.1:8765)"
+        )
+    return value.strip().rstrip("/")
+
+
 ApprovalCount = Annotated[int, BeforeValidator(_approval_count)]
 
 
@@ -197,6 +243,41 @@ def _default_approvals() -> dict[Literal["qa", "release_manager"], int]:
 FreezeText = Annotated[str, BeforeValidator(_freeze_text)]
 Soak = Annotated[int, BeforeValidator(_soak_seconds)]
 OptionName = Annotated[str, BeforeValidator(_option_name)]
+
+
+class GooglePlaySettings(BaseModel):
+    """`release.store.google_play`: where Android releases go."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    package_name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")]
+    track: Annotated[str, Field(min_length=1, max_length=100)] = "production"
+    in_app_update_priority: Annotated[int, Field(ge=0, le=5)] | None = None
+
+
+class AppStoreSettings(BaseModel):
+    """`release.store.app_store`: the App Store Connect app iOS releases go to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    app_id: Annotated[str, Field(pattern=r"^[0-9]{1,20}$")]
+
+
+class StoreSettings(BaseModel):
+    """`release.store`: the stores the `submit` stage's adapters talk to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    google_play: GooglePlaySettings | None = None
+    app_store: AppStoreSettings | None = None
+    # Both stores at one other address: the store simulator (tests, `make demo`).
+    base_url: Annotated[str, BeforeValidator(_base_url)] | None = None
+
+
+class RolloutPlan(BaseModel):
+    """`release.rollout`: the Play staged rollout in percent of users, advanced every `every`
+    seconds on its own (0: only by hand); the App Store gets a phased release."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    stages: Annotated[tuple[float, ...], BeforeValidator(_rollout_stages)] = (1.0, 5.0, 20.0, 50.0, 100.0)
+    every: Annotated[int, BeforeValidator(_rollout_every)] = 24 * 3600
 
 
 class ReleaseSpec(BaseModel):
@@ -214,6 +295,13 @@ class ReleaseSpec(BaseModel):
     soak: Soak = 0
     version_scheme: Literal["semver", "calver"] = "semver"
     build_number_option: dict[Literal["ios", "android"], OptionName] = {}
+    # Refs (exact, or globs like refs/heads/release/*) whose releases get the store credentials;
+    # empty means the project's default branch and the tags of `from_tags`.
+    protected_refs: tuple[Annotated[str, Field(min_length=1, max_length=300)], ...] = ()
+    store: StoreSettings | None = None
+    rollout: RolloutPlan | None = None
+    # What the release needs from the web (orchestrator/parity/spec.py, docs/parity.md).
+    parity: ParitySpec | None = None
 
     def freeze_windows(self) -> tuple[FreezeWindow, ...]:
         return tuple(parse_freeze(text) for text in self.freeze)

@@ -1,7 +1,11 @@
-"""The `submit` stage kind: after the gate, hand the release candidate to the stores. Until
-Instep's store adapters arrive it runs the team's own submission `lane:` (or `run:`) with the
-release's version and build number passed in, and records the outcome on the release platform.
-A submit stage must come after a `gate` stage (checked across stages by `gate_problems`)."""
+"""The `submit` stage kind: after the gate, hand the release candidate to the store exactly once.
+
+With no `lane:`/`run:` it uses Instep's store adapter for the platform (android: Google Play,
+ios: App Store Connect) behind the submission ledger (`orchestrator.submissions`); with a `lane:`
+it runs the team's own submission lane with the version, build number, track and rollout as
+options, once: a lane whose outcome is unknown is never run again by itself. Store credentials
+reach only submit jobs of releases cut from protected refs. A submit stage must come after a
+`gate` stage (checked across stages by `gate_problems`)."""
 
 from __future__ import annotations
 
@@ -13,27 +17,21 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.stages.base import Attempt, Outcome, Problem, command_problems, run_declared
 
 if TYPE_CHECKING:
-    from orchestrator.spec.model import StageSpec
+    from sqlalchemy.orm import Session
 
-NOT_YET = "submitting through Instep's store adapters is not available yet"
+    from orchestrator.db.models import Job, Run
+    from orchestrator.spec.model import StageSpec
 
 
 class SubmitStage:
     name = "submit"
     accepts: frozenset[str] = frozenset()
-    defaults: Mapping[str, Any] = MappingProxyType({})
+    # A worker lost mid-call is retried: the next attempt reads the store before sending anything.
+    defaults: Mapping[str, Any] = MappingProxyType({"retries": 2})
     wait_reason = None
 
     def check(self, name: str, stage: StageSpec) -> list[Problem]:
-        if stage.run is None and stage.lane is None:
-            return [
-                Problem(
-                    ("stages", name),
-                    f"stage {name!r}: {NOT_YET} (expected your submission `lane:` or a `run:` command)",
-                    "key",
-                )
-            ]
-        return command_problems(name, stage, required=True)
+        return command_problems(name, stage, required=False)
 
     def default_queue(self, platform: str | None) -> str:
         return platform or "default"
@@ -42,7 +40,7 @@ class SubmitStage:
         return False
 
     def run(self, attempt: Attempt) -> Outcome:
-        from orchestrator.releases.submission import SubmissionRefused, begin, recorder
+        from orchestrator.releases.submission import SubmissionRefused, begin
 
         try:
             release = begin(attempt.ctx, attempt.work.run_id, attempt.job.platform)
@@ -51,15 +49,75 @@ class SubmitStage:
         attempt.log.line(
             f"instep: submitting release {release.version} build {release.build_number} on {release.platform}"
         )
-        spec = attempt.job.spec
-        options = {**spec.lane_options, "version": release.version}
-        if release.build_number is not None:
-            options["build_number"] = str(release.build_number)
-        job = attempt.job.model_copy(update={"spec": spec.model_copy(update={"lane_options": options})})
-        env = {**attempt.env, **release.env()}
-        outcome = run_declared(replace(attempt, work=replace(attempt.work, job=job), env=env))
-        outcome = outcome or Outcome("failed", f"stage {attempt.job.stage!r}: {NOT_YET}")
-        return replace(outcome, finish_with=recorder(release.platform_id, outcome.status, outcome.reason))
+        if attempt.job.spec.run or attempt.job.spec.lane:
+            return _run_lane(attempt, release)
+        from orchestrator.submissions.service import submit_to_store
+
+        result = submit_to_store(
+            attempt.ctx, release.platform_id, attempt.workspace / ".instep-store", attempt.log.line
+        )
+        return Outcome(result.status, attempt.redactor(result.reason) if result.reason else None)
+
+
+def _run_lane(attempt: Attempt, release: Any) -> Outcome:
+    from orchestrator.releases.models import Release, ReleasePlatform
+    from orchestrator.releases.submission import recorder
+    from orchestrator.submissions.connections import StoreUnavailable
+    from orchestrator.submissions.ledger import Next
+    from orchestrator.submissions.rollout_plan import first_fraction
+    from orchestrator.submissions.service import (
+        claim_lane,
+        credentials_for,
+        lane_finished,
+        unknown_lane_reason,
+    )
+
+    ctx = attempt.ctx
+    target, action, step = claim_lane(ctx, release.platform_id)
+    if step is Next.DONE:
+        return Outcome("succeeded", f"{target.subject} was submitted already")
+    if step is Next.FAILED:
+        return Outcome("failed", action.reason or "the submission lane failed")
+    if step is Next.HOLD:
+        why = unknown_lane_reason(target)
+        with ctx.db.session() as session:
+            row = session.get(ReleasePlatform, release.platform_id)
+            if row is not None:
+                row.reason = why
+            session.commit()
+        return Outcome("failed", why)
+    with ctx.db.read_session() as session:
+        owner = session.get(Release, target.release_id)
+        assert owner is not None
+        try:
+            credentials = credentials_for(session, ctx, owner)
+        except StoreUnavailable as exc:
+            attempt.log.line(f"instep: {exc}")
+            credentials = {}
+    spec = attempt.job.spec
+    fraction = first_fraction(target.policy.rollout)
+    options = {**spec.lane_options, "version": release.version}
+    if release.build_number is not None:
+        options["build_number"] = str(release.build_number)
+    store = target.policy.store
+    track = store.google_play.track if store and store.google_play else None
+    if track and release.platform == "android":
+        options.setdefault("track", track)
+    if fraction is not None:
+        options.setdefault("rollout", f"{fraction:g}")
+    job = attempt.job.model_copy(update={"spec": spec.model_copy(update={"lane_options": options})})
+    env = {**attempt.env, **credentials, **release.env()}
+    outcome = run_declared(replace(attempt, work=replace(attempt.work, job=job), env=env))
+    outcome = outcome or Outcome("failed", f"stage {attempt.job.stage!r} has nothing to run")
+    record = recorder(release.platform_id, outcome.status, outcome.reason)
+    action_id, status, reason = action.id, outcome.status, outcome.reason
+
+    def finish(session: Session, job_row: Job, run: Run) -> None:
+        lane_finished(session, action_id, status, reason)
+        if status in ("succeeded", "failed"):
+            record(session, job_row, run)
+
+    return replace(outcome, finish_with=finish)
 
 
 def gate_problems(stages: Mapping[str, StageSpec]) -> list[Problem]:
