@@ -64,9 +64,8 @@ def _span(delta: timedelta) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
-    parts = [f"{days}d"] if days else []
-    parts += [f"{hours}h"] if hours or days else []
-    return "".join([*parts, f"{minutes}m"])
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    return "".join(parts) or "0m"
 
 
 @check("release_cut", "release cut")
@@ -210,7 +209,8 @@ def soak_time(f: GateFacts) -> CheckResult:
     ready = start + timedelta(seconds=f.policy.soak)
     if f.now >= ready:
         return passed(f"soaked {_span(f.now - start)} (needs {_span(timedelta(seconds=f.policy.soak))})")
-    return pending(f"soaking until {_when(ready)} ({_span(ready - f.now)} left)")
+    # No countdown in the reason: a checklist that changes every minute would be kept every minute.
+    return pending(f"soaking until {_when(ready)} (needs {_span(timedelta(seconds=f.policy.soak))})")
 
 
 @check("other_platform", "other platform ready")

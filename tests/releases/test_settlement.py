@@ -73,7 +73,7 @@ def test_soak_time_counts_from_the_build_and_then_lets_the_release_go(releases: 
         built_at=built,
     )
     assert tick(releases, built + timedelta(hours=23)) == []
-    assert "soaking until 2026-12-02 09:00 UTC (1h0m left)" in releases.job(run_id, "gate:android").reason
+    assert "soaking until 2026-12-02 09:00 UTC (needs 1d)" in releases.job(run_id, "gate:android").reason
     assert tick(releases, built + timedelta(hours=24)) == [releases.job(run_id, "submit:android").id]
 
 
