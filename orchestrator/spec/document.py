@@ -2,12 +2,13 @@
 
 ruamel.yaml parses (YAML 1.2, so `on`, `no`, `y` stay strings) and resolves scalars; we build the
 node tree from its events ourselves, without recursion, so that the limits in
-`orchestrator.spec.limits` (nesting depth, values with aliases expanded) are enforced while reading, before any
-large or deep structure exists. A problem found later (by pydantic or the cross-stage checks) is
-reported at the line and column recorded here."""
+`orchestrator.spec.limits` (nesting depth, values with aliases expanded) are enforced while
+reading, before any large or deep structure exists. A problem found later (by pydantic or the
+cross-stage checks) is reported at the line and column recorded here."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.parser import Parser as PurePythonParser
 from ruamel.yaml.reader import ReaderError
 
 from orchestrator.spec.errors import SpecError, SpecIssue
@@ -93,7 +95,7 @@ def read_document(text: str, filename: str = "instep.yml") -> SpecDocument:
     file beyond the limits (size, nesting depth, alias expansion)."""
     if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise SpecError([size_issue(len(text.encode("utf-8", "surrogatepass")), filename)])
-    root = _Composer(text, filename).compose()
+    root = _compose(text, filename)
     if root is None:
         raise SpecError(
             [SpecIssue(1, 1, "the file is empty (expected a mapping starting with `version: 1`)", filename)]
@@ -136,18 +138,43 @@ def _pos(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+class _ParserRefused(Exception):
+    """The fast parser found a YAML syntax error; the pure-Python one words and places it."""
+
+
+def _compose(text: str, filename: str) -> _Node | None:
+    """The document's node tree, read with libyaml when ruamel.yaml.clib is installed (about 20
+    times faster than ruamel.yaml's pure-Python parser). libyaml words syntax errors differently,
+    so a file it refuses is read again by the pure-Python parser, whose messages we report.
+
+    A fresh loader each time: a `%YAML` directive changes the loader that reads it."""
+    fast = _fast_loader()
+    if fast is not None:
+        try:
+            return _Composer(text, filename, fast, wording=False).compose()
+        except _ParserRefused:
+            pass
+    return _Composer(text, filename, YAML(typ="safe", pure=True), wording=True).compose()
+
+
+def _fast_loader() -> YAML | None:
+    loader = YAML(typ="safe")
+    return None if loader.Parser is PurePythonParser else loader
+
+
 class _Composer:
     """Builds the node tree of the single document in `text` from ruamel.yaml's parser events."""
 
-    def __init__(self, text: str, filename: str) -> None:
+    def __init__(self, text: str, filename: str, yaml: YAML, wording: bool) -> None:
         self.text = text
         self.filename = filename
-        # A fresh loader each time: a `%YAML` directive changes the loader it is read with.
-        self.yaml = YAML(typ="safe", pure=True)
+        self.yaml = yaml
+        self.wording = wording  # False: a YAML syntax error raises _ParserRefused, for a second reading
         self.anchors: dict[str, _Node] = {}
         self.stack: list[_Node] = []  # open collections, outermost first
         self.pending_keys: list[_Node | None] = []  # per open mapping: a key waiting for its value
         self.values = 0  # nodes so far, each alias counting as the nodes it repeats
+        self.implicit_tags: dict[tuple[str, tuple[bool, bool]], Any] = {}
 
     def compose(self) -> _Node | None:
         root: _Node | None = None
@@ -165,18 +192,23 @@ class _Composer:
                     self._open(event)
                 elif isinstance(event, SequenceEndEvent | MappingEndEvent):
                     root = self._add(self._close()) or root
-        except MarkedYAMLError as exc:
+        except (YAMLError, UnicodeError) as exc:
+            if not self.wording:
+                raise _ParserRefused from exc
+            raise self._syntax_error(exc) from None
+        return root
+
+    def _syntax_error(self, exc: Exception) -> SpecError:
+        if isinstance(exc, MarkedYAMLError):
             mark = exc.problem_mark or exc.context_mark
             where = _pos(mark) if mark is not None else Position(1, 1)
             problem = exc.problem or "unreadable YAML"
             context = f" ({exc.context})" if exc.context and exc.problem else ""
-            raise self._error(where, f"invalid YAML: {problem}{context}") from None
-        except ReaderError as exc:
+            return self._error(where, f"invalid YAML: {problem}{context}")
+        if isinstance(exc, ReaderError):
             where = self._position_of(exc.position)
-            raise self._error(where, f"invalid YAML: {self._reader_problem(exc)}") from None
-        except YAMLError as exc:
-            raise self._error(Position(1, 1), f"invalid YAML: {exc}") from None
-        return root
+            return self._error(where, f"invalid YAML: {self._reader_problem(exc)}")
+        return self._error(Position(1, 1), f"invalid YAML: {exc}")
 
     def _check_document(self, event: DocumentStartEvent, documents: int) -> None:
         where = _pos(event.start_mark)
@@ -187,8 +219,9 @@ class _Composer:
         version = getattr(event, "version", None)
         if version is not None and tuple(version) != (1, 2):
             written = ".".join(map(str, version))
+            directive = re.search(r"^%YAML", self.text, re.MULTILINE)
             raise self._error(
-                where,
+                self._position_of(directive.start()) if directive else where,
                 f"`%YAML {written}` is not supported (expected YAML 1.2: remove the directive or "
                 "write `%YAML 1.2`)",
             )
@@ -197,7 +230,10 @@ class _Composer:
         where = _pos(event.start_mark)
         tag = event.ctag
         if tag is None or str(tag) == "!":
-            tag = self.yaml.resolver.resolve(ScalarNode, event.value, event.implicit)
+            implicit = (event.value, tuple(event.implicit))
+            if implicit not in self.implicit_tags:  # keys like `run` and `needs` repeat a lot
+                self.implicit_tags[implicit] = self.yaml.resolver.resolve(ScalarNode, *implicit)
+            tag = self.implicit_tags[implicit]
         self._count(1, where)
         if str(tag) == _MERGE_TAG:
             node = _Node(_SCALAR, where, _MERGE, complete=True)

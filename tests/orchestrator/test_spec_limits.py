@@ -17,6 +17,14 @@ from orchestrator.spec.limits import MAX_DEPTH, MAX_FILE_BYTES
 MINIMAL = "version: 1\nplatforms: {android: {}}\nstages:\n  unit: {run: make test}\n"
 
 
+@pytest.fixture(autouse=True, params=["libyaml", "pure-python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case is read by libyaml (when ruamel.yaml.clib is installed) and by the pure-Python parser."""
+    if request.param == "pure-python":
+        monkeypatch.setattr("orchestrator.spec.document._fast_loader", lambda: None)
+    return str(request.param)
+
+
 def laughs(levels: int) -> str:
     """The classic "billion laughs": each anchor repeats the previous one nine times."""
     text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'

@@ -10,6 +10,14 @@ from orchestrator.spec import SpecError, parse_spec
 MINIMAL = "version: 1\nplatforms: {android: {}}\nstages:\n  unit: {run: make test}\n"
 
 
+@pytest.fixture(autouse=True, params=["libyaml", "pure-python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case is read by libyaml (when ruamel.yaml.clib is installed) and by the pure-Python parser."""
+    if request.param == "pure-python":
+        monkeypatch.setattr("orchestrator.spec.document._fast_loader", lambda: None)
+    return str(request.param)
+
+
 def only_error(text: str) -> str:
     with pytest.raises(SpecError) as caught:
         parse_spec(text)
@@ -121,7 +129,7 @@ def test_a_yaml_problem_is_reported_at_its_position(tail: str, expected: str) ->
 
 def test_a_yaml_1_1_directive_is_refused_rather_than_read_with_other_rules() -> None:
     assert only_error("%YAML 1.1\n---\n" + MINIMAL) == (
-        "instep.yml:2:1: `%YAML 1.1` is not supported (expected YAML 1.2: remove the directive or write `%YAML 1.2`)"
+        "instep.yml:1:1: `%YAML 1.1` is not supported (expected YAML 1.2: remove the directive or write `%YAML 1.2`)"
     )
 
 
