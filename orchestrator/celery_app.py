@@ -16,6 +16,7 @@ from kombu import Queue
 from orchestrator.context import Context
 from orchestrator.runs import Dispatch
 from orchestrator.settings import Settings
+from orchestrator.spec.model import MAX_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +25,34 @@ PLAN_TASK = "instep.plan_run"
 ADVANCE_TASK = "instep.advance_run"
 EXECUTE_TASK = "instep.execute_job"
 
+# Time limits, derived from the longest job `instep.yml` allows. A task is a job attempt: the
+# step itself (killed by the executor at its own `timeout:`) plus checkout and the upload.
+# The soft limit leaves that hour; the hard limit gives the attempt time to record its outcome.
+# The broker's visibility timeout must be above both, or Redis hands a still-running task to a
+# second worker (acks are late); a task lost with its worker is the reconciler's, not Redis's.
+CHECKOUT_AND_UPLOAD_S = 3600
+SOFT_TIME_LIMIT_S = MAX_TIMEOUT_S + CHECKOUT_AND_UPLOAD_S
+HARD_TIME_LIMIT_S = SOFT_TIME_LIMIT_S + 600
+VISIBILITY_TIMEOUT_S = HARD_TIME_LIMIT_S + 3600
+
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("instep", broker=settings.redis_url or "memory://", set_as_current=False)
     app.conf.update(
         task_queues=[Queue(q) for q in QUEUES],
         task_default_queue="default",
+        # A message is acknowledged when its task ends, and given back when the worker dies, so
+        # a crash loses no message; running one attempt twice is refused by the attempt's
+        # compare-and-set in `scheduler.start_attempt`, not by the broker.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # One message reserved per worker process at a time: a killed worker strands at most one.
         worker_prefetch_multiplier=1,
+        # On a lost broker connection, running late-ack tasks are canceled (their messages come
+        # back) instead of finishing unacknowledged and being delivered again.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        task_soft_time_limit=SOFT_TIME_LIMIT_S,
+        task_time_limit=HARD_TIME_LIMIT_S,
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
@@ -40,7 +60,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         # Long builds must not be redelivered while still running; lost ones are the reconciler's job.
-        broker_transport_options={"visibility_timeout": 6 * 3600}
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S}
         if settings.redis_url
         # The in-memory transport polls; poll often so embedded scheduling stays fast.
         else {"polling_interval": 0.01},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,8 @@ from orchestrator.notifications.run_events import on_run_moved
 from orchestrator.transitions import FINAL_JOB, FINAL_RUN, check_job_move, check_run_move
 
 MAX_PAGE = 200
+# A webhook redelivery re-sends the plan of a run still queued this long after its message.
+REPLAN_GRACE = timedelta(seconds=30)
 
 
 class RunError(Exception):
@@ -28,11 +30,14 @@ class RunNotFound(RunError):
 
 
 class DuplicateDelivery(RunError):
-    """The webhook delivery id was seen before; nothing new is started."""
+    """The webhook delivery id was seen before; no new run is created. `replan` is True when its
+    run never started planning (its plan message was lost): the caller commits and sends the plan
+    again, so a redelivery recovers the run instead of being ignored."""
 
-    def __init__(self, provider: str, delivery_id: str, run_id: int | None) -> None:
+    def __init__(self, provider: str, delivery_id: str, run_id: int | None, replan: bool = False) -> None:
         super().__init__(f"{provider} delivery {delivery_id} was already received")
         self.run_id = run_id
+        self.replan = replan
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ def move_job(
     job.reason = reason
     if new == "queued":
         job.queued_at = now
+        job.dispatched_at = now  # the caller sends its message right after the commit
     elif new == "running":
         job.started_at = now
     elif new in FINAL_JOB:
@@ -116,7 +122,9 @@ def create_run(
             )
         )
         if existing is not None:
-            raise DuplicateDelivery(provider, delivery_id, existing.run_id)
+            raise DuplicateDelivery(
+                provider, delivery_id, existing.run_id, _mark_replan(session, existing.run_id)
+            )
     run = Run(
         project_id=project.id,
         number=_next_number(session, project.id),
@@ -125,6 +133,7 @@ def create_run(
         sha=sha,
         status="queued",
         created_by=created_by,
+        dispatched_at=utcnow(),  # the caller sends the plan message right after the commit
     )
     session.add(run)
     try:
@@ -148,6 +157,24 @@ def create_run(
             raise DuplicateDelivery(delivery[0], delivery[1], None) from exc
         raise RunError(f"could not record the run for project {project.name}: {exc.orig}") from exc
     return run
+
+
+def _mark_replan(session: Session, run_id: int | None) -> bool:
+    """Whether the run of a redelivered webhook never started planning (still queued, no jobs,
+    not canceled) although its plan message went out over REPLAN_GRACE ago; if so that message
+    counts as sent again now. A redelivery within the grace finds the first message in flight."""
+    if run_id is None:
+        return False
+    run = session.scalar(select(Run).where(Run.id == run_id).with_for_update())
+    if run is None or run.status != "queued" or run.cancel_requested:
+        return False
+    if (run.dispatched_at or run.created_at) > utcnow() - REPLAN_GRACE:
+        return False
+    if session.scalar(select(func.count(Job.id)).where(Job.run_id == run_id)):
+        return False
+    run.dispatched_at = utcnow()
+    session.flush()
+    return True
 
 
 def get_run(session: Session, run_id: int) -> Run:

@@ -1,12 +1,14 @@
-"""The scheduler: applies the state machine's actions to stored runs, records job attempts and
-reconciles jobs whose worker vanished. Callers commit, then send the returned dispatches."""
+"""The scheduler: applies the state machine's actions to stored runs, records job attempts,
+reconciles jobs whose worker vanished and re-sends messages that were lost. Callers commit,
+then send the returned dispatches."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Job, JobAttempt, Run, utcnow
@@ -216,7 +218,62 @@ def reconcile(
     return dispatches
 
 
+@dataclass
+class Resend:
+    """Messages the sweeper found lost: runs to plan and jobs to execute, sent after the commit."""
+
+    plans: list[int] = field(default_factory=list)
+    jobs: list[Dispatch] = field(default_factory=list)
+
+
+def sweep_lost_messages(session: Session, resend_after: timedelta, now: datetime | None = None) -> Resend:
+    """The database is the record: a run still `queued` or a job still `queued` whose message
+    was sent longer than `resend_after` ago had its message lost (broker restarted empty, a
+    crash between commit and send); send it again and note when. A duplicate message is
+    harmless: `apply_plan` keeps the first plan and `start_attempt` runs one delivery of an
+    attempt only. Also advances running runs with no job left in flight (a lost advance)."""
+    now = now or utcnow()
+    cutoff = now - resend_after
+    resend = Resend()
+    runs = session.scalars(
+        select(Run)
+        .where(
+            Run.status == "queued",
+            Run.cancel_requested.is_(False),
+            func.coalesce(Run.dispatched_at, Run.created_at) < cutoff,
+        )
+        .order_by(Run.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for run in runs:
+        if run.status == "queued":  # unchanged since the query (SQLite has no row locks)
+            run.dispatched_at = now
+            resend.plans.append(run.id)
+    jobs = session.scalars(
+        select(Job)
+        .where(Job.status == "queued", func.coalesce(Job.dispatched_at, Job.queued_at) < cutoff)
+        .order_by(Job.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for job in jobs:
+        job.dispatched_at = now
+        resend.jobs.append(Dispatch(job.id, job.queue, job.attempts + 1))
+    in_flight = exists().where(Job.run_id == Run.id, Job.status.in_(["queued", "running", "waiting"]))
+    idle = session.scalars(
+        select(Run.id).where(
+            Run.status == "running",
+            ~in_flight,
+            func.coalesce(Run.started_at, Run.created_at) < cutoff,
+        )
+    ).all()
+    session.flush()
+    for run_id in idle:
+        resend.jobs.extend(advance(session, run_id, now))
+    return resend
+
+
 __all__ = [
+    "Resend",
     "FINAL_JOB",
     "advance",
     "apply_plan",
@@ -225,4 +282,5 @@ __all__ = [
     "heartbeat",
     "reconcile",
     "start_attempt",
+    "sweep_lost_messages",
 ]

@@ -4,7 +4,8 @@ queue a run; cloning and planning happen on a worker.
 
 Refusals: 400 malformed (names the field or header), 401 bad or missing signature *or* no project
 matching the repository (the two are answered identically, so registration cannot be probed),
-404 unknown provider, 413 over 25 MB."""
+404 unknown provider, 413 over 25 MB. A redelivery answers 200 `duplicate`, or 202 `requeued`
+when its run never started planning (its plan is sent again)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,17 @@ def _handle(source: Provider, headers: dict[str, str], body: bytes, session: Ses
             delivery=(notice.provider, notice.delivery_id),
         )
     except run_service.DuplicateDelivery as exc:
+        if exc.replan and exc.run_id is not None:
+            # Its run never started planning (the plan message was lost): send it again.
+            session.commit()
+            ctx.dispatcher.plan(exc.run_id)
+            return _answer(
+                202,
+                "requeued",
+                f"delivery {notice.delivery_id} was already received; its run had not started, "
+                "so it was queued again",
+                exc.run_id,
+            )
         session.rollback()
         return _answer(200, "duplicate", f"delivery {notice.delivery_id} was already received", exc.run_id)
     session.commit()

@@ -33,9 +33,10 @@ def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    """The scheduler's loop: re-queue jobs of vanished workers, finish stuck cancels."""
+    """The scheduler's loop: re-queue jobs of vanished workers, re-send lost messages, finish
+    stuck cancels."""
     from orchestrator.releases.flows import settle_gates
-    from orchestrator.scheduler import reconcile
+    from orchestrator.scheduler import reconcile, sweep_lost_messages
     from orchestrator.submissions.tick import tick as store_tick
 
     while not stop.wait(ctx.settings.reconcile_seconds):
@@ -46,6 +47,12 @@ def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-un
                 )
                 s.commit()
             ctx.dispatcher.jobs(dispatches)
+            with ctx.db.session() as s:  # the database is the record: lost messages are sent again
+                resend = sweep_lost_messages(s, timedelta(seconds=ctx.settings.resend_after_seconds))
+                s.commit()
+            for run_id in resend.plans:
+                ctx.dispatcher.plan(run_id)
+            ctx.dispatcher.jobs(resend.jobs)
             with ctx.db.session() as s:  # waiting gates move with the clock (freeze, soak)
                 dispatches = settle_gates(ctx, s)
                 s.commit()
