@@ -70,11 +70,16 @@ done
 echo "demo: following run $RUN"
 "$INSTEP" run logs "$RUN" --follow
 status() { "$INSTEP" run show "$RUN" --json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+pending_reviews() {
+  curl -fsS -H "Authorization: Bearer $INSTEP_TOKEN" "$INSTEP_URL/api/runs/$RUN/comparisons" | "$VENV/bin/python" -c '
+import json, sys
+print(sum(1 for c in json.load(sys.stdin) if c["status"] in ("changed", "new", "missing", "size_mismatch") and not c["reviews"]))'
+}
+QA_TOKEN="$("$INSTEP" token create --role qa --name demo-qa)"
 STATUS="$(status)"
-if [ "$STATUS" = waiting ]; then
+if [ "$STATUS" = waiting ] && [ "$(pending_reviews)" != 0 ]; then
   # New or changed screenshots wait for QA. The demo plays QA: list them, then approve them all,
   # which makes them this branch's baselines (the next push compares against them).
-  QA_TOKEN="$("$INSTEP" token create --role qa --name demo-qa)"
   echo "demo: screenshots await review:"
   curl -fsS -H "Authorization: Bearer $QA_TOKEN" "$INSTEP_URL/api/runs/$RUN/comparisons" | "$VENV/bin/python" -c '
 import json, sys
@@ -86,6 +91,27 @@ for c in json.load(sys.stdin):
   "$INSTEP" run logs "$RUN" --follow | tail -1
   STATUS="$(status)"
 fi
+RELEASE=""
+if [ "$STATUS" = waiting ]; then
+  # The run waits at its release gate. The demo plays the release team: the admin token "demo"
+  # cuts the release (its author, for four eyes), QA signs it off, and a second person, the
+  # release manager "demo-rm", approves it.
+  VERSION="1.0.$((RUN - 1))"
+  echo "demo: the run waits at its release gate; cutting release $VERSION (instep release create)"
+  RELEASE="$("$INSTEP" release create --project sample-app --run "$RUN" --version "$VERSION" --json \
+    | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+  echo "demo: QA signs off release $VERSION (instep release approve $RELEASE as demo-qa)"
+  "$INSTEP" release approve "$RELEASE" --token "$QA_TOKEN" --comment "screens and acceptance reviewed" >/dev/null
+  echo "demo: the gate's checklist now waits for the release manager:"
+  "$INSTEP" release show "$RELEASE" | sed 's/^/  /'
+  RM_TOKEN="$("$INSTEP" token create --role release_manager --name demo-rm)"
+  echo "demo: approving as release manager demo-rm (four eyes: not demo, who cut it)"
+  "$INSTEP" release approve "$RELEASE" --token "$RM_TOKEN" --comment "ship it" | sed 's/^/  /'
+  "$INSTEP" run logs "$RUN" --follow | tail -1
+  STATUS="$(status)"
+  echo "demo: audit trail of release $VERSION:"
+  "$INSTEP" release audit "$RELEASE" | sed 's/^/  /'
+fi
 "$INSTEP" run show "$RUN"
 
 cat <<MSG
@@ -93,6 +119,7 @@ cat <<MSG
 demo: run $RUN $STATUS
   API            $INSTEP_URL/api/runs/$RUN   (send Authorization: Bearer \$INSTEP_TOKEN)
   screenshots    $INSTEP_URL/api/runs/$RUN/comparisons
+  release        $INSTEP_URL/api/releases/${RELEASE:-}   ($INSTEP release show ${RELEASE:-ID})
   OpenAPI        $INSTEP_URL/openapi.json
   token          export INSTEP_TOKEN=$INSTEP_TOKEN INSTEP_URL=$INSTEP_URL
   CLI            $INSTEP run list --project sample-app

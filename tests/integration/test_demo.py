@@ -1,5 +1,6 @@
 """`make demo`'s script end to end: a real `git push` through the post-receive hook starts a run
-of the sample app whose real fastlane lanes (test, build) succeed, and the jobs' logs are shown."""
+of the sample app whose real fastlane lanes (test, build) succeed, QA approves the screenshots,
+release 1.0.0 is cut and approved by a release manager, and the gate passes."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(900)  # fastlane builds, Appium suites and Chromium captures on a shared machine
 def test_demo_pushes_the_sample_app_and_its_run_succeeds(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSTEP_")}
     env.update(
         {"INSTEP_HOME": str(tmp_path / "demo"), "INSTEP_DEMO_PORT": str(free_port()), "INSTEP_DEMO_EXIT": "1"}
     )
     proc = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "demo.sh")], env=env, capture_output=True, text=True, timeout=600
+        ["bash", str(ROOT / "scripts" / "demo.sh")], env=env, capture_output=True, text=True, timeout=840
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
@@ -46,6 +48,19 @@ def test_demo_pushes_the_sample_app_and_its_run_succeeds(tmp_path: Path) -> None
                 profile,
                 screen,
             )
+    # The run waits at its release gate: the demo cuts 1.0.0, QA signs off, and the checklist
+    # waits for the release manager until demo-rm (not demo, who cut it) approves.
+    assert "demo: the run waits at its release gate; cutting release 1.0.0" in out
+    waiting, _, approved = out.partition("demo: approving as release manager demo-rm")
+    assert "[   ...] release-manager approval: waiting for release manager approval: 0 of 1" in waiting
+    assert "[    ok] QA sign-off: approved by demo-qa" in waiting
+    assert "[    ok] release cut: release 1.0.0 cut by demo" in waiting
+    assert "android build 1: waiting_for_gate" in waiting and "ios build 1: waiting_for_gate" in waiting
+    assert "[    ok] release-manager approval: approved by demo-rm" in approved
+    assert "candidate build:android/android/sample-app-1.0.0-1.tar.gz  sha256 " in approved
+    assert "fastlane-report" not in approved.split("demo: audit trail")[0]
+    assert "android build 1: ready_to_submit" in approved and "gate: passed" in approved
+    assert "demo-rm  release_manager  approved" in approved
     assert "==> run 1 succeeded" in out
     assert "demo: run 1 succeeded" in out and "/openapi.json" in out
     assert "demo-secret-value" not in out
