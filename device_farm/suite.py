@@ -38,6 +38,7 @@ from device_farm.results import JUnitError, parse_collected, read_shard_results
 from device_farm.sharding import lpt, plan_shards, predicted_durations
 from device_farm.static_site import StaticSite
 from toolrun.process import run_process
+from toolrun.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ class SuiteContext:
     device_farm_factory: DeviceFarmFactory | None = None
     # Relative paths in device profiles (an AWS profile's `app:`) are taken from here.
     base_dir: Path = field(default_factory=Path.cwd)
+    # Where the tests' pytest processes run (the orchestrator's job sandbox); Appium servers and
+    # browsers stay outside it and are reached on loopback.
+    sandbox: Sandbox | None = None
 
     def device_farm(self, profile: AwsProfile) -> DeviceFarm:
         if self.device_farm_factory is not None:
@@ -127,7 +131,7 @@ def collect_tests(request: SuiteRequest, ctx: SuiteContext) -> list[str]:
         [ctx.python, "-m", "pytest", "--collect-only", "-q", "-p", "device_farm.pytest_plugin",
          "-p", "no:cacheprovider", "--rootdir", str(request.path), *request.pytest_args, str(request.path)],
         cwd=request.path, env=request.test_environment(), on_line=lines.append, timeout=300,
-        cancel=ctx.cancel,
+        cancel=ctx.cancel, sandbox=ctx.sandbox,
     )  # fmt: skip
     tests = parse_collected("\n".join(lines))
     if result.exit_code not in (0, 5) or (result.exit_code == 0 and not tests):
@@ -403,7 +407,7 @@ def _run_pytest(
              "--rootdir", str(request.path), f"--junitxml={junit}", "-o", "junit_family=xunit2",
              "-q", *request.pytest_args, *job.tests],
             cwd=request.path, env=request.test_environment() | session.to_environ(), on_line=on_line,
-            timeout=request.shard_timeout_s, cancel=ctx.cancel,
+            timeout=request.shard_timeout_s, cancel=ctx.cancel, sandbox=ctx.sandbox,
         )  # fmt: skip
     done.set()
     watcher.join(timeout=5)

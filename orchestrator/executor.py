@@ -18,6 +18,7 @@ from orchestrator.context import Context
 from orchestrator.db.models import Artifact, Job, Project, Run
 from orchestrator.job_artifacts import store_files, store_log
 from orchestrator.job_environment import job_env
+from orchestrator.job_sandbox import SandboxUnavailable, job_sandbox, sandbox_env
 from orchestrator.joblog import JobLog
 from orchestrator.jobspec import JobPlan, JobSpecError
 from orchestrator.projects import clone_url, job_secrets
@@ -108,7 +109,8 @@ def _run(
         try:
             mirror = ensure_commit(ctx.settings.mirrors_dir, work.project_id, work.repo_url, work.sha)
             checkout(mirror, work.sha, workspace)
-        except WorkspaceError as exc:
+            sandbox = job_sandbox(ctx.settings, job_dir, workspace, artifacts_dir)
+        except (WorkspaceError, SandboxUnavailable) as exc:
             out.line(f"instep: {redactor(str(exc))}")
             outcome = Outcome("failed", redactor(str(exc)))
         else:
@@ -117,10 +119,11 @@ def _run(
                 work=work,
                 workspace=workspace,
                 artifacts_dir=artifacts_dir,
-                env=job_env(work, workspace, artifacts_dir),
+                env=sandbox_env(job_env(work, workspace, artifacts_dir), sandbox, job_dir),
                 log=out,
                 cancel=cancel,
                 redactor=redactor,
+                sandbox=sandbox,
             )
             outcome = stage_kind(work.job.kind).run(attempt)
         out.line(

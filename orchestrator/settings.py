@@ -43,6 +43,12 @@ class Settings(BaseModel):
     # Tests only (INSTEP_TEST_PAUSE_AFTER_STORE_SEND=PATH): after a store accepted a submission and
     # before the ledger records it, the worker writes PATH and stops there, so a test can kill it.
     test_pause_after_store_send: Path | None = None
+    # Jobs may run without the bubblewrap sandbox (INSTEP_UNSANDBOXED_JOBS=1): only where bwrap
+    # cannot run (macOS workers), and knowing that jobs then see everything the worker sees.
+    unsandboxed_jobs: bool = False
+    # Extra folders a sandboxed job may write (caches such as ~/.gradle), INSTEP_SANDBOX_WRITABLE
+    # separated by the path separator.
+    sandbox_writable: tuple[Path, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -98,6 +104,12 @@ class Settings(BaseModel):
             allow_private_webhooks=_flag(env, "INSTEP_ALLOW_PRIVATE_WEBHOOKS"),
             public_url=(env.get("INSTEP_PUBLIC_URL") or "").rstrip("/") or None,
             store_poll_seconds=_number(env, "INSTEP_STORE_POLL_SECONDS", 60.0),
+            unsandboxed_jobs=_flag(env, "INSTEP_UNSANDBOXED_JOBS"),
+            sandbox_writable=tuple(
+                Path(p).expanduser().resolve()
+                for p in (env.get("INSTEP_SANDBOX_WRITABLE") or "").split(os.pathsep)
+                if p
+            ),
             test_pause_after_store_send=Path(env["INSTEP_TEST_PAUSE_AFTER_STORE_SEND"])
             if env.get("INSTEP_TEST_PAUSE_AFTER_STORE_SEND")
             else None,

@@ -81,6 +81,7 @@ def serve(host: str, port: int, concurrency: int) -> None:
     upgrade(settings.database_url)
     app, ctx = _runtime(settings)
     if settings.embedded:
+        _check_sandbox(settings)
         start_embedded_worker(app, concurrency=concurrency)
         click.echo(f"instep: embedded mode: database {settings.database_url}, artifacts {settings.artifacts}")
     else:
@@ -102,6 +103,24 @@ def serve(host: str, port: int, concurrency: int) -> None:
         uvicorn.run(create_app(ctx, extensions=[dashboard_pages]), host=host, port=port, log_level="warning")
     finally:
         stop.set()
+
+
+def _check_sandbox(settings: Settings) -> None:
+    """A process that runs jobs refuses to start when they cannot be sandboxed (unless allowed)."""
+    from orchestrator.job_sandbox import SandboxUnavailable, require_job_sandbox
+
+    try:
+        bwrap = require_job_sandbox(settings)
+    except SandboxUnavailable as exc:
+        fail(str(exc), 2)
+    if bwrap is None:
+        click.echo(
+            "instep: WARNING: jobs run unsandboxed (INSTEP_UNSANDBOXED_JOBS=1): they can read this "
+            "machine's files, including INSTEP_HOME's secret key and database",
+            err=True,
+        )
+    else:
+        click.echo(f"instep: jobs run sandboxed by {bwrap}")
 
 
 def _safe_url(url: str) -> str:
@@ -138,6 +157,7 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
     if unknown or not wanted:
         fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; expected some of {', '.join(QUEUES)}", 2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _check_sandbox(settings)
     app, _ctx = _runtime(settings)
     app.worker_main(
         [

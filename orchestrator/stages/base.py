@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from orchestrator.joblog import JobLog
     from orchestrator.spec.model import StageSpec
     from toolrun.redaction import Redactor
+    from toolrun.sandbox import Sandbox
 
 # Stage keys that only some kinds accept (each kind lists the ones it takes in `accepts`).
 KIND_SPECIFIC_KEYS = ("suite", "app", "test_retries")
@@ -82,6 +83,8 @@ class Attempt:
     log: JobLog
     cancel: threading.Event
     redactor: Redactor
+    # Where the job's own processes run (None only when INSTEP_UNSANDBOXED_JOBS allowed it).
+    sandbox: Sandbox | None = None
 
     @property
     def job(self) -> JobPlan:

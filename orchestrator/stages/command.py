@@ -49,6 +49,7 @@ def run_command(attempt: Attempt) -> Outcome:
         timeout=job.timeout_s,
         cancel=attempt.cancel,
         redactor=attempt.redactor,
+        sandbox=attempt.sandbox,
     )
     if result.timed_out:
         return Outcome("failed", f"timed out after {job.timeout_s} s")

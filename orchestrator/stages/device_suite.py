@@ -76,6 +76,7 @@ def run_device_suite(attempt: Attempt, *, default_suite: str, per_profile: bool)
             on_line=lambda line: out.line(redactor(line)),
             cancel=cancel,
             holder=f"job-{attempt.work.job_id}-attempt-{attempt.work.attempt}",
+            sandbox=attempt.sandbox,
         )
         reports: dict[str, SuiteReport] = {}
         if not per_profile:

@@ -59,6 +59,7 @@ def run_lane(attempt: Attempt) -> Outcome:
             timeout=job.timeout_s,
             cancel=attempt.cancel,
             redactor=redactor,
+            sandbox=attempt.sandbox,
         )
     except LanesError as exc:
         return Outcome("failed", redactor(str(exc)))
