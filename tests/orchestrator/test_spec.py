@@ -69,7 +69,7 @@ def only_error(text: str, **kwargs: object) -> str:
 
 def test_the_sample_app_pipeline_validates() -> None:
     spec = load_spec_file(REPO / "examples/sample-app/instep.yml")
-    assert list(spec.stages) == ["unit", "build", "acceptance", "screenshots"]
+    assert list(spec.stages) == ["unit", "build", "acceptance", "screenshots", "gate"]
     assert (
         spec.stages["acceptance"].devices == ("iphone-15", "pixel-8")
         and spec.stages["acceptance"].shards == 2

@@ -39,11 +39,11 @@ def test_the_sample_app_is_valid_and_its_jobs_are_summarised() -> None:
     result = validate(str(SAMPLE))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"{SAMPLE / 'instep.yml'} is valid: 4 stage(s), 6 job(s)",
-        "stages: unit, build, acceptance, screenshots",
+        f"{SAMPLE / 'instep.yml'} is valid: 5 stage(s), 8 job(s)",
+        "stages: unit, build, acceptance, screenshots, gate",
         "jobs per platform:",
-        "  android: 2 (unit, build)",
-        "  ios: 2 (unit, build)",
+        "  android: 3 (unit, build, gate)",
+        "  ios: 3 (unit, build, gate)",
         "  all platforms (run once): 2 (acceptance, screenshots)",
     ]
     assert result.stderr == ""
