@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from orchestrator.actors import Actor
 from orchestrator.context import Context
 
 router = APIRouter(include_in_schema=False)
+_HOLDER = re.compile(r"^job-(\d+)-attempt-(\d+)$")
 PageActor = Annotated[Actor, Depends(page_actor)]
 
 
@@ -28,6 +30,12 @@ def lease_store(ctx: Context) -> Any:
     if ctx.settings.redis_url:
         return RedisLeaseStore.from_url(ctx.settings.redis_url)
     return InMemoryLeaseStore()
+
+
+def _job_of(holder: str) -> int | None:
+    """The job a lease holder names (`job-<id>-attempt-<n>`, as the executor leases)."""
+    match = _HOLDER.match(holder)
+    return int(match.group(1)) if match else None
 
 
 @router.get("/devices")
@@ -51,7 +59,10 @@ def devices_page(request: Request, _: PageActor) -> Response:
         "devices.html.j2",
         {
             "profiles": profiles,
-            "leases": sorted(leases, key=lambda lease: (lease.device, lease.slot)),
+            "leases": [
+                (lease, _job_of(lease.holder))
+                for lease in sorted(leases, key=lambda lease: (lease.device, lease.slot))
+            ],
             "quarantined": quarantined,
             "now": now,
             "error": error,

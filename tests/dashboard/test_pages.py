@@ -340,6 +340,22 @@ def test_unknown_and_huge_ids_are_not_found(site: Site) -> None:
 def test_devices_page_lists_the_built_in_profiles(site: Site) -> None:
     html = site.signed_in("qa").get("/devices").text
     assert "pixel-8" in html and "iphone-15" in html and "No device is leased right now." in html
+    assert "No device is quarantined." in html
+
+
+def test_devices_page_shows_leases_with_their_job_and_quarantined_devices(site: Site) -> None:
+    from device_farm.leases import QUARANTINE_AFTER_FAILURES, InMemoryLeaseStore
+
+    store = site.ctx.extras["leases"] = InMemoryLeaseStore()
+    store.acquire("pixel-8", 2, f"job-{site.seeded.jobs['running']}-attempt-1", 600)
+    for _ in range(QUARANTINE_AFTER_FAILURES):
+        store.record_health("iphone-15", False, f"simulator would not boot {XSS}")
+    html = site.signed_in("qa").get("/devices").text
+    assert (
+        f'<a href="/jobs/{site.seeded.jobs["running"]}">job-{site.seeded.jobs["running"]}-attempt-1</a>'
+        in html
+    )
+    assert "simulator would not boot &lt;img" in html and "<img src=x" not in html
 
 
 def test_manifest_and_service_worker_are_served(site: Site) -> None:
