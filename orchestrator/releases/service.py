@@ -199,7 +199,9 @@ def cut_release(
     its candidate (when the builds are done) and build number. Older releases of the project
     still before submission are superseded."""
     now = now or utcnow()
-    run = session.scalar(select(Run).where(Run.id == run_id).with_for_update())
+    # Not the run's row lock: a finishing job holds its job row and then waits for the run, and
+    # the settlement that follows a cut locks the gate job, so locking the run here could deadlock.
+    run = session.get(Run, run_id)
     if run is None:
         raise ReleaseNotFound(f"no run with id {run_id}")
     owner = session.get(Project, run.project_id)
