@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +31,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+@cache  # one answer per mapped class; asked for every row loaded
 def _utc_columns(mapper: Any) -> tuple[str, ...]:
     return tuple(
         prop.key
