@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from orchestrator.context import Context
 from orchestrator.db.models import User
 from orchestrator.logins import COOKIE, CSRF_FIELD, CSRF_HEADER, LoginSession, SessionSigner
-from orchestrator.tokens import allows, authenticate
+from orchestrator.tokens import admits, allows, authenticate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -125,10 +125,9 @@ def require_actor(*roles: str) -> Callable[[Request], Awaitable[Actor]]:
         actor = await current_actor(request)
         if actor is None:
             raise NotSignedIn()
-        if roles and not actor.may(*roles):
-            raise HTTPException(
-                403, f"role {actor.role!r} may not do this (needs one of: {', '.join(roles)})"
-            )
+        if not admits(actor.role, roles):
+            needs = f"needs one of: {', '.join(roles)}" if roles else "it may only do what it was made for"
+            raise HTTPException(403, f"role {actor.role!r} may not do this ({needs})")
         return actor
 
     return dependency

@@ -21,6 +21,7 @@ from toolrun.redaction import SecretTooShort, check_secret
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 MAX_MATCH_CHARS = 300
+WEB_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -54,6 +55,7 @@ def create_project(
     webhook_secret: str | None = None,
     secrets: dict[str, str] | None = None,
     default_branch: str = "main",
+    web_repo: str | None = None,
 ) -> Project:
     if not NAME_RE.match(name):
         raise ProjectError(f"project name {name!r} must be 1-100 letters, digits, '.', '_' or '-'")
@@ -76,6 +78,7 @@ def create_project(
         raise ProjectError(f"--match must be 1-{MAX_MATCH_CHARS} characters")
     for key, value in (secrets or {}).items():
         check_secret_key(key, value)
+    web_repo = check_web_repo(web_repo)
     project = Project(
         name=name,
         repo_url=shown,
@@ -84,6 +87,7 @@ def create_project(
         webhook_secret=sealer.seal(webhook_secret or secrets_module.token_urlsafe(32)),
         secrets={k: sealer.seal(v) for k, v in (secrets or {}).items()},
         default_branch=default_branch,
+        web_repo=web_repo,
     )
     session.add(project)
     try:
@@ -117,6 +121,21 @@ def get_project(session: Session, name: str) -> Project:
 
 def find_by_match_name(session: Session, repository: str) -> Project | None:
     return session.scalar(select(Project).where(Project.match_name == repository).order_by(Project.id))
+
+
+def find_by_web_repo(session: Session, repository: str) -> Project | None:
+    """The project whose web counterpart is `repository` (its deployment statuses are web deployments)."""
+    return session.scalar(select(Project).where(Project.web_repo == repository).order_by(Project.id))
+
+
+def check_web_repo(web_repo: str | None) -> str | None:
+    """`OWNER/NAME` (GitLab-style `group/sub/name` too), as webhooks carry it."""
+    if web_repo is None or not web_repo.strip():
+        return None
+    value = web_repo.strip().removesuffix(".git")
+    if len(value) > MAX_MATCH_CHARS or not WEB_REPO_RE.match(value):
+        raise ProjectError(f"--web-repo {web_repo!r} must be OWNER/NAME, e.g. acme/shop-web")
+    return value
 
 
 def clone_url(project: Project, sealer: Sealer) -> str:

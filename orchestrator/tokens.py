@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session
 
 from orchestrator.db.models import ApiToken
 
-ROLES = ("developer", "qa", "release_manager", "admin")
+ROLES = ("developer", "qa", "release_manager", "admin", "web_deployer")
+# Roles that may do only what a route names them for, not even read: a web pipeline's token
+# records web deployments and nothing else.
+NARROW_ROLES = ("web_deployer",)
 TOKEN_PREFIX = "inst_"
 
 
@@ -47,3 +50,11 @@ def authenticate(session: Session, token: str) -> ApiToken | None:
 def allows(role: str, allowed: tuple[str, ...]) -> bool:
     """`admin` may do everything; other roles only what a route names."""
     return role == "admin" or role in allowed
+
+
+def admits(role: str, allowed: tuple[str, ...]) -> bool:
+    """Whether a route open to `allowed` (empty: to every reader) admits `role`; a narrow role
+    is admitted only where a route names it."""
+    if not allowed:
+        return role not in NARROW_ROLES
+    return allows(role, allowed)

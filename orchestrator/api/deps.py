@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.context import Context
 from orchestrator.db.models import ApiToken
-from orchestrator.tokens import allows, authenticate
+from orchestrator.tokens import admits, authenticate
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -65,10 +65,9 @@ def require(*roles: str) -> Callable[..., ApiToken]:
             token = authenticate(session, credentials.credentials)
         if token is None:
             raise HTTPException(401, "invalid or revoked API token", headers={"WWW-Authenticate": "Bearer"})
-        if roles and not allows(token.role, roles):
-            raise HTTPException(
-                403, f"role {token.role!r} may not do this (needs one of: {', '.join(roles)})"
-            )
+        if not admits(token.role, roles):
+            needs = f"needs one of: {', '.join(roles)}" if roles else "it may only do what it was made for"
+            raise HTTPException(403, f"role {token.role!r} may not do this ({needs})")
         return token
 
     return check

@@ -20,6 +20,7 @@ from orchestrator.api.deps import ContextDep, SessionDep
 from orchestrator.webhooks import (
     MAX_PAYLOAD_BYTES,
     PROVIDERS,
+    DeploymentNotice,
     Ignored,
     Ping,
     Provider,
@@ -77,7 +78,9 @@ async def receive(provider: str, request: Request, session: SessionDep, ctx: Con
 def _handle(source: Provider, headers: dict[str, str], body: bytes, session: Session, ctx) -> JSONResponse:  # type: ignore[no-untyped-def]
     try:
         addressed = address(source, headers, body)
-        project = project_service.find_by_match_name(session, addressed.repository)
+        project = project_service.find_by_match_name(
+            session, addressed.repository
+        ) or project_service.find_by_web_repo(session, addressed.repository)
         secret = None if project is None else project_service.webhook_secret(project, ctx.sealer)
         notice = open_delivery(addressed, headers, body, secret)
     except WebhookError as exc:
@@ -86,6 +89,9 @@ def _handle(source: Provider, headers: dict[str, str], body: bytes, session: Ses
         return _answer(200, "pong")
     if isinstance(notice, Ignored):
         return _answer(202, "ignored", notice.reason)
+    if isinstance(notice, DeploymentNotice):
+        assert project is not None
+        return _deployment_status(session, ctx, project, notice)
     assert isinstance(notice, PushNotice) and project is not None
     if notice.deleted:
         return _answer(202, "ignored", f"{notice.ref} was deleted; nothing to build")
@@ -116,3 +122,18 @@ def _handle(source: Provider, headers: dict[str, str], body: bytes, session: Ses
     session.commit()
     ctx.dispatcher.plan(run.id)
     return _answer(201, "queued", None, run.id)
+
+
+def _deployment_status(session: Session, ctx, project, notice: DeploymentNotice) -> JSONResponse:  # type: ignore[no-untyped-def]
+    """A web deployment (or its rollback) reported by the project's web repository."""
+    from orchestrator.parity.service import InvalidDeployment
+    from orchestrator.parity.webhook import apply_deployment_status
+
+    try:
+        answer = apply_deployment_status(ctx, session, project, notice)
+    except InvalidDeployment as exc:
+        session.rollback()
+        raise HTTPException(422, str(exc)) from exc
+    session.commit()
+    ctx.dispatcher.jobs(list(answer.dispatches))
+    return _answer(answer.status_code, answer.status, answer.reason)

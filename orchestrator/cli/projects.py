@@ -53,6 +53,13 @@ def project() -> None:
     help="A secret given to jobs as an environment variable and masked in logs. Repeatable.",
 )
 @click.option("--default-branch", default="main", show_default=True)
+@click.option(
+    "--web-repo",
+    default=None,
+    metavar="OWNER/NAME",
+    help="The web counterpart's repository: its GitHub deployment statuses record web deployments "
+    "(send them with this project's webhook secret).",
+)
 @json_option
 def add(
     name: str,
@@ -61,6 +68,7 @@ def add(
     webhook_secret: str | None,
     secrets: tuple[str, ...],
     default_branch: str,
+    web_repo: str | None,
     as_json: bool,
 ) -> None:
     """Register the app repository REPO as project NAME."""
@@ -81,6 +89,7 @@ def add(
                 webhook_secret=webhook_secret,
                 secrets=dict(_parse_secret(v) for v in secrets),
                 default_branch=default_branch,
+                web_repo=web_repo,
             )
         except ProjectError as exc:
             fail(str(exc), 2)
@@ -91,11 +100,14 @@ def add(
             "match": p.match_name,
             "webhook_secret": reveal(p, sealer),
             "secret_names": sorted(p.secrets),
+            "web_repo": p.web_repo,
         }
     if as_json:
         emit_json(data)
     else:
         click.echo(f"project {data['name']} registered; webhooks from {data['match']} reach it")
+        if data["web_repo"]:
+            click.echo(f"deployment statuses from {data['web_repo']} record its web deployments")
         click.echo(f"webhook secret (shown once): {data['webhook_secret']}")
 
 
@@ -131,7 +143,12 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--role", required=True, type=click.Choice(["developer", "qa", "release_manager", "admin"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["developer", "qa", "release_manager", "admin", "web_deployer"]),
+    help="web_deployer may only record web deployments (for the web's CI).",
+)
 @click.option("--name", default="", help="A label to recognise the token by.")
 @json_option
 def create(role: str, name: str, as_json: bool) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from orchestrator.parity import policy as parity_policy
 from orchestrator.releases.facts import ApprovalFact, CheckState, GateFacts
 
 ROLE_TITLES = {"qa": "QA", "release_manager": "release manager"}
@@ -211,6 +212,17 @@ def soak_time(f: GateFacts) -> CheckResult:
         return passed(f"soaked {_span(f.now - start)} (needs {_span(timedelta(seconds=f.policy.soak))})")
     # No countdown in the reason: a checklist that changes every minute would be kept every minute.
     return pending(f"soaking until {_when(ready)} (needs {_span(timedelta(seconds=f.policy.soak))})")
+
+
+@check("web_parity", "web parity")
+def web_parity(f: GateFacts) -> CheckResult:
+    """The release against the web deployed in `release.parity.environment` (the rules are
+    `orchestrator.parity.policy`); never passed without a recorded deployment."""
+    r = f.release
+    verdict = parity_policy.evaluate(
+        f.policy.parity, r.version if r else None, f.web, f.now, r.cut_at if r else None
+    )
+    return CheckResult(verdict.state, verdict.reason)
 
 
 @check("other_platform", "other platform ready")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.db.models import Comparison, Job, Review, Run, utcnow
+from orchestrator.parity.service import web_fact
 from orchestrator.releases.facts import ApprovalFact, GateFacts, JobFact, ReleaseFact, ScreenshotFact, to_json
 from orchestrator.releases.gate import Checklist, evaluate_release
 from orchestrator.releases.models import Approval, GateEvaluation, Release, ReleasePlatform
@@ -75,6 +76,7 @@ def load_facts(
     by_key = {j.key: j for j in jobs}
     gates = [j for j in jobs if j.kind == "gate"]
     policy = ReleaseSpec.model_validate(release.policy) if release is not None else ReleaseSpec()
+    web = web_fact(session, run.project_id, policy.parity.environment) if policy.parity is not None else None
     approvals: tuple[ApprovalFact, ...] = ()
     rows: dict[str, ReleasePlatform] = {}
     release_fact = None
@@ -111,6 +113,7 @@ def load_facts(
             approvals=approvals,
             pushed_by=person_of(run.created_by),
             soak_started_at=_aware(row.soak_started_at) if row is not None else None,
+            web=web,
         )
     return facts
 

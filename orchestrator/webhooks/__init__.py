@@ -6,7 +6,14 @@ writes the hook."""
 
 from orchestrator.webhooks.deliveries import Addressed, address, open_delivery, read_delivery
 from orchestrator.webhooks.errors import BadRequest, BadSignature, PayloadTooLarge, WebhookError
-from orchestrator.webhooks.notices import MAX_PAYLOAD_BYTES, Ignored, Notice, Ping, PushNotice
+from orchestrator.webhooks.notices import (
+    MAX_PAYLOAD_BYTES,
+    DeploymentNotice,
+    Ignored,
+    Notice,
+    Ping,
+    PushNotice,
+)
 from orchestrator.webhooks.payloads import MAX_NESTING
 from orchestrator.webhooks.providers import PROVIDERS, Provider, provider_named
 from orchestrator.webhooks.signatures import sign
@@ -19,6 +26,7 @@ __all__ = [
     "Addressed",
     "BadRequest",
     "BadSignature",
+    "DeploymentNotice",
     "Ignored",
     "Notice",
     "PayloadTooLarge",

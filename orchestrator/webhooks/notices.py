@@ -27,6 +27,29 @@ class PushNotice:
 
 
 @dataclass(frozen=True)
+class DeploymentNotice:
+    """A GitHub `deployment_status` of the project's web repository: `success` records a web
+    deployment, `failure`/`error`/`inactive` of the current one rolls it back. The version and
+    what it provides come from the deployment's `payload` (`version`, `api_version`,
+    `contracts`, `features`), the version else from its ref."""
+
+    provider: str
+    delivery_id: str
+    repository: str
+    deployment_id: str
+    state: str
+    environment: str
+    sha: str | None
+    ref: str | None
+    version: str | None
+    api_version: str | None = None
+    contracts: tuple[tuple[str, str], ...] = ()
+    features: tuple[str, ...] = ()
+    created_at: str | None = None
+    sender: str | None = None
+
+
+@dataclass(frozen=True)
 class Ping:
     """GitHub checking that the webhook works; answered 200."""
 
@@ -49,4 +72,4 @@ def is_zero_sha(sha: object) -> bool:
     return sha is None or sha == "" or (isinstance(sha, str) and set(sha) == {"0"})
 
 
-Notice = PushNotice | Ping | Ignored
+Notice = PushNotice | DeploymentNotice | Ping | Ignored

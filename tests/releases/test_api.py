@@ -29,6 +29,7 @@ def test_a_release_is_cut_with_a_candidate_per_platform_and_waits_for_approvals(
         "four_eyes": "pending",
         "freeze_window": "passed",
         "soak_time": "passed",
+        "web_parity": "passed",
         "other_platform": "passed",
     }
     assert reasons(android)["release_manager_approval"] == "waiting for release manager approval: 0 of 1"

@@ -52,6 +52,7 @@ def test_every_check_is_listed_in_order_and_all_pass_for_a_ready_release() -> No
         "four_eyes",
         "freeze_window",
         "soak_time",
+        "web_parity",
         "other_platform",
     ]
     assert checklist.passed and checklist.blocking() is None
