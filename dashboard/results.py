@@ -29,12 +29,15 @@ class ResultRow:
         return self.status in ("failed", "error")
 
 
-def result_rows(results: dict[str, Any] | None) -> list[ResultRow]:
-    """Every test a job reported, failures first (then flaky, skipped, passed; by name within)."""
+def result_rows(results: dict[str, Any] | None, only: frozenset[str] | None = None) -> list[ResultRow]:
+    """Every test a job reported (or those whose status is in `only`), failures first (then
+    flaky, skipped, passed; by name within)."""
     rows: list[ResultRow] = []
     if not results:
         return rows
     for case in results.get("tests") or []:
+        if only is not None and case.get("status", "passed") not in only:
+            continue
         rows.append(
             ResultRow(
                 name=str(case.get("name") or ""),
@@ -46,6 +49,8 @@ def result_rows(results: dict[str, Any] | None) -> list[ResultRow]:
         )
     for device, suite in (results.get("suites") or {}).items():
         for test in suite.get("tests") or []:
+            if only is not None and test.get("status", "passed") not in only:
+                continue
             attempts = test.get("attempts") or []
             failed = [a for a in attempts if a.get("status") not in ("passed", "skipped")]
             rows.append(
@@ -66,4 +71,18 @@ def counts(rows: list[ResultRow]) -> dict[str, int]:
     out: dict[str, int] = {}
     for row in rows:
         out[row.status] = out.get(row.status, 0) + 1
+    return out
+
+
+def status_counts(results: dict[str, Any] | None) -> dict[str, int]:
+    """How many tests of each status a job reported (without building the rows)."""
+    out: dict[str, int] = {}
+    if not results:
+        return out
+    cases = list(results.get("tests") or [])
+    for suite in (results.get("suites") or {}).values():
+        cases += suite.get("tests") or []
+    for case in cases:
+        status = str(case.get("status") or "passed")
+        out[status] = out.get(status, 0) + 1
     return out

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from dashboard.ansi import looks_like_error, to_html
-from dashboard.results import counts, result_rows
+from dashboard.results import counts, result_rows, status_counts
 from dashboard.security import page_actor, refuse_unless
 from dashboard.templating import render
 from orchestrator import projects as project_service
@@ -29,6 +29,7 @@ STEERING = ("developer", "release_manager")
 STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "canceled", "skipped")
 PAGE = 50
 MAX_TESTS_SHOWN = 200
+ATTENTION = frozenset({"failed", "error", "flaky"})
 # A stored log longer than this shows its last lines; the whole file is a download.
 LOG_TAIL_LINES = 5000
 LOG_MAX_BYTES = 8 * 1024 * 1024
@@ -109,9 +110,13 @@ def run_context(session: Any, run_id: int, actor: Actor) -> dict[str, Any]:
     except service.RunNotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     artifacts = list(session.scalars(select(Artifact).where(Artifact.run_id == run.id).order_by(Artifact.id)))
-    every = [(job, row) for job in run.jobs for row in result_rows(job.results)]
     # The run page lists what needs attention (failures, then flaky); each job's page lists all.
-    tests = [pair for pair in every if pair[1].failing] + [pair for pair in every if pair[1].flaky]
+    attention = [(job, row) for job in run.jobs for row in result_rows(job.results, ATTENTION)]
+    tests = [pair for pair in attention if pair[1].failing] + [pair for pair in attention if pair[1].flaky]
+    test_counts: dict[str, int] = {}
+    for job in run.jobs:
+        for status, n in status_counts(job.results).items():
+            test_counts[status] = test_counts.get(status, 0) + n
     reviewed = select(Review.comparison_id)
     needing = session.scalar(
         select(func.count(Comparison.id)).where(
@@ -128,7 +133,7 @@ def run_context(session: Any, run_id: int, actor: Actor) -> dict[str, Any]:
         "stages": _stages(run.jobs),
         "tests": tests[:MAX_TESTS_SHOWN],
         "tests_total": len(tests),
-        "test_counts": counts([row for _job, row in every]),
+        "test_counts": test_counts,
         "comparisons_total": total or 0,
         "comparisons_waiting": needing or 0,
         "can_cancel": actor.may(*STEERING) and run.status not in FINAL_RUN,

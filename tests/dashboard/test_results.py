@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.results import counts, result_rows
+from dashboard.results import counts, result_rows, status_counts
 
 
 def test_lane_and_suite_results_are_one_list_with_failures_first_and_flaky_marked() -> None:
@@ -49,3 +49,13 @@ def test_lane_and_suite_results_are_one_list_with_failures_first_and_flaky_marke
 
 def test_no_results() -> None:
     assert result_rows(None) == [] and result_rows({}) == []
+
+
+def test_only_some_statuses_and_counts_without_rows() -> None:
+    results = {
+        "tests": [{"name": "a", "status": "passed"}, {"name": "b", "status": "failed"}],
+        "suites": {"pixel-8": {"tests": [{"id": "c", "status": "flaky", "attempts": []}]}},
+    }
+    assert [r.name for r in result_rows(results, frozenset({"failed", "flaky"}))] == ["b", "c"]
+    assert status_counts(results) == {"passed": 1, "failed": 1, "flaky": 1}
+    assert status_counts(None) == {}
