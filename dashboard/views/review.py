@@ -231,7 +231,8 @@ def review_one(
         return RedirectResponse(f"/comparisons/{comparison_id}", status_code=303)
     with ctx.db.read_session() as session:
         context = comparison_context(ctx, session, comparison_id, actor)
-    return render(request, "_review_panel.html.j2", {**context, "error": error}, 409 if error else 200)
+    # htmx swaps only successful answers: a refusal is shown in the panel it replaces.
+    return render(request, "_review_panel.html.j2", {**context, "error": error})
 
 
 @router.post("/runs/{run_id}/review")

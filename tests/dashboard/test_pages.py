@@ -368,3 +368,19 @@ def test_manifest_and_service_worker_are_served(site: Site) -> None:
         and "/api/" in sw.text
         and sw.headers["content-type"].startswith("text/javascript")
     )
+
+
+def test_a_refused_review_is_explained_in_the_panel(site: Site) -> None:
+    client = site.signed_in("qa")
+    cid = site.seeded.comparisons["orders"]  # unchanged: nothing to decide
+    page = client.get(f"/comparisons/{cid}").text
+    assert 'id="approve"' not in page and "Nothing to decide: the screen is unchanged." in page
+    r = client.post(
+        f"/comparisons/{cid}/review",
+        data={"decision": "approved"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_of(page)},
+    )
+    assert r.status_code == 200 and 'role="alert"' in r.text and "there is nothing to approve" in r.text
+    assert _reviews(site) == 0
+    r = client.post(f"/comparisons/{cid}/review", data={"decision": "approved", "csrf_token": csrf_of(page)})
+    assert r.status_code == 409 and "there is nothing to approve" in r.text
