@@ -117,6 +117,7 @@ class _Merge:
 
 
 _MERGE = _Merge()
+_UNSEEN = object()
 
 
 @dataclass(eq=False, slots=True)
@@ -174,7 +175,8 @@ class _Composer:
         self.stack: list[_Node] = []  # open collections, outermost first
         self.pending_keys: list[_Node | None] = []  # per open mapping: a key waiting for its value
         self.values = 0  # nodes so far, each alias counting as the nodes it repeats
-        self.implicit_tags: dict[tuple[str, tuple[bool, bool]], Any] = {}
+        self.implicit_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+        self.scalars: dict[tuple[str, str], Any] = {}  # (tag, text) -> value; scalars are immutable
 
     def compose(self) -> _Node | None:
         root: _Node | None = None
@@ -228,21 +230,27 @@ class _Composer:
 
     def _scalar(self, event: ScalarEvent) -> _Node:
         where = _pos(event.start_mark)
+        self._count(1, where)
         tag = event.ctag
         if tag is None or str(tag) == "!":
             implicit = (event.value, tuple(event.implicit))
-            if implicit not in self.implicit_tags:  # keys like `run` and `needs` repeat a lot
-                self.implicit_tags[implicit] = self.yaml.resolver.resolve(ScalarNode, *implicit)
+            if implicit not in self.implicit_tags:
+                self.implicit_tags[implicit] = str(self.yaml.resolver.resolve(ScalarNode, *implicit))
             tag = self.implicit_tags[implicit]
-        self._count(1, where)
-        if str(tag) == _MERGE_TAG:
+        else:
+            tag = str(tag)
+        if tag == _MERGE_TAG:
             node = _Node(_SCALAR, where, _MERGE, complete=True)
         else:
-            node = _Node(_SCALAR, where, self._construct(tag, event, where), complete=True)
+            # Keys like `run` and `needs` and names in `needs:` repeat a lot; construct each once.
+            value = self.scalars.get((tag, event.value), _UNSEEN)
+            if value is _UNSEEN:
+                value = self.scalars[(tag, event.value)] = self._construct(tag, event, where)
+            node = _Node(_SCALAR, where, value, complete=True)
         self._anchor(event, node)
         return node
 
-    def _construct(self, tag: Any, event: ScalarEvent, where: Position) -> Any:
+    def _construct(self, tag: str, event: ScalarEvent, where: Position) -> Any:
         constructor = self.yaml.constructor
         scalar = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
         try:
@@ -257,7 +265,7 @@ class _Composer:
         except (ValueError, TypeError, ArithmeticError) as exc:
             raise self._error(where, f"{event.value!r} cannot be read as {tag}: {exc}") from None
         finally:
-            # The constructor remembers every node it built; scalars are never shared, so forget them.
+            # The constructor remembers every node it built; these are ours alone, so forget them.
             constructor.constructed_objects.pop(scalar, None)
 
     def _open(self, event: SequenceStartEvent | MappingStartEvent) -> None:
