@@ -50,6 +50,10 @@ def reconcile_forever(ctx, stop: threading.Event) -> None:  # type: ignore[no-un
             with ctx.db.session() as s:  # the database is the record: lost messages are sent again
                 resend = sweep_lost_messages(s, timedelta(seconds=ctx.settings.resend_after_seconds))
                 s.commit()
+            if resend.plans or resend.jobs:
+                log.info(
+                    "re-sent %d lost plan and %d lost job message(s)", len(resend.plans), len(resend.jobs)
+                )
             for run_id in resend.plans:
                 ctx.dispatcher.plan(run_id)
             ctx.dispatcher.jobs(resend.jobs)
