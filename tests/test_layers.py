@@ -41,7 +41,8 @@ def test_importing_the_pure_core_loads_no_database_queue_web_or_device_code() ->
     heavy = ["sqlalchemy", "celery", "kombu", "fastapi", "redis", "httpx", "boto3", "numpy"]
     heavy += ["lanes", "device_farm", "screenshots", "stores", "orchestrator.db"]
     code = (
-        "import sys, orchestrator.spec, orchestrator.planner, orchestrator.transitions\n"
+        "import sys, orchestrator.spec, orchestrator.planner, orchestrator.transitions, orchestrator.jobspec\n"
+        "import orchestrator.releases.gate, orchestrator.releases.states, orchestrator.releases.versions\n"
         f"heavy = {heavy!r}\n"
         "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))\n"
     )

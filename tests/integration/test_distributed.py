@@ -33,7 +33,13 @@ def distributed(tmp_path: Path) -> Iterator[Instep]:
         client.flushdb()
     except redis.RedisError as exc:
         require_service("Redis", False, f"{url}: {exc}")
-    env = {"INSTEP_REDIS_URL": url, "INSTEP_LOST_AFTER_SECONDS": "3"}
+    # Jobs run sandboxed: the folder where they leave marks for the test is theirs to write.
+    (tmp_path / "marks").mkdir()
+    env = {
+        "INSTEP_REDIS_URL": url,
+        "INSTEP_LOST_AFTER_SECONDS": "3",
+        "INSTEP_SANDBOX_WRITABLE": str(tmp_path / "marks"),
+    }
     if PG_URL:
         _reset_postgres(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
         env["INSTEP_DATABASE_URL"] = PG_URL
@@ -72,7 +78,7 @@ def test_jobs_are_routed_to_workers_by_queue(distributed: Instep, repo: Repo) ->
 
 
 def test_a_killed_worker_loses_no_run(distributed: Instep, repo: Repo, tmp_path: Path) -> None:
-    marker = tmp_path / "first-attempt"
+    marker = tmp_path / "marks" / "first-attempt"
     victim = distributed.start("worker-1", "worker", "--queues", "default,android", "--name", "victim@test")
     distributed.cli("project", "add", "shop", "--repo", repo.url)
     repo.commit(
@@ -102,7 +108,7 @@ def test_a_killed_worker_loses_no_run(distributed: Instep, repo: Repo, tmp_path:
 def test_without_retries_a_lost_job_fails_with_worker_lost(
     distributed: Instep, repo: Repo, tmp_path: Path
 ) -> None:
-    marker = tmp_path / "started"
+    marker = tmp_path / "marks" / "started"
     victim = distributed.start("worker-1", "worker", "--queues", "default,android", "--name", "victim@test")
     distributed.cli("project", "add", "shop", "--repo", repo.url)
     repo.commit(

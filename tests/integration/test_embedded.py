@@ -4,7 +4,6 @@ worker on the memory transport, SQLite), a real git repository, real webhooks an
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from orchestrator.webhooks import sign
-from tests.conftest import Repo
+from tests.conftest import Repo, processes_with_env
 from tests.integration.harness import Instep, wait_for
 
 pytestmark = pytest.mark.integration
@@ -154,21 +153,20 @@ def test_a_push_on_an_untracked_branch_is_skipped_with_the_reason(instep: Instep
     assert run["status"] == "skipped" and "docs" in run["reason"] and run["jobs"] == []
 
 
-def test_a_hanging_job_is_killed_at_its_timeout(instep: Instep, repo: Repo, tmp_path: Path) -> None:
+def test_a_hanging_job_is_killed_at_its_timeout(instep: Instep, repo: Repo) -> None:
     _register(instep, repo)
-    pidfile = tmp_path / "sleeper.pid"
+    marker = f"INSTEP_TEST_HANG={uuid.uuid4().hex}"
     repo.commit(
         {
             "instep.yml": f"version: 1\nplatforms: {{android: {{}}}}\nstages:\n  hang:\n    timeout: 2s\n"
-            f"    run: 'sleep 300 & echo $! > {pidfile}; wait'\n"
+            f"    run: 'export {marker}; sleep 300 & wait'\n"
         }
     )
     run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     run = instep.wait_run(run_id, timeout=60)
     assert run["status"] == "failed"
     assert run["jobs"][0]["reason"] == "timed out after 2 s"
-    pid = int(pidfile.read_text())
-    wait_for("the timed-out job's child to be gone", lambda: not _alive(pid), timeout=10)
+    wait_for("the timed-out job's child to be gone", lambda: not processes_with_env(marker), timeout=10)
 
 
 def test_cancel_reaches_a_running_job(instep: Instep, repo: Repo) -> None:
@@ -242,14 +240,6 @@ def test_webhook_bad_input_is_refused_with_the_reason(instep: Instep, repo: Repo
         timeout=60,
     )
     assert r.status_code == 413
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_the_same_delivery_posted_20_times_at_once_starts_one_run(instep: Instep, repo: Repo) -> None:
