@@ -71,4 +71,6 @@ def job_env(
     )
     if work.job.platform:
         env["INSTEP_PLATFORM"] = work.job.platform
+    if work.job.spec.build_number is not None:  # a release pipeline's build (also for `run:` steps)
+        env["INSTEP_BUILD_NUMBER"] = str(work.job.spec.build_number)
     return env

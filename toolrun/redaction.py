@@ -9,6 +9,7 @@ other way (hex, gzip, split across output)."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
@@ -49,11 +50,42 @@ def _base64_fragments(value: bytes) -> set[str]:
     return out
 
 
+# A string value of a JSON secret this long is masked on its own (ids, e-mails, tokens).
+_MIN_JSON_VALUE_LENGTH = 24
+
+
+def _json_values(secret: str) -> set[str]:
+    """The sensitive string values inside a JSON secret (a service-account key file): printed
+    with escapes decoded (`echo` in dash turns its `\\n` into new lines) they would otherwise
+    show, e.g. the lines of its private key."""
+    if not secret.lstrip().startswith(("{", "[")):
+        return set()
+    try:
+        data = json.loads(secret)
+    except ValueError:
+        return set()
+    out: set[str] = set()
+    todo = [data]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, str):
+            if "\n" in item or "\r" in item:
+                out |= {item} | {line.strip() for line in item.splitlines()}
+            elif len(item) >= _MIN_JSON_VALUE_LENGTH:
+                out.add(item)
+    return out
+
+
 def variants(secret: str) -> set[str]:
     """Every form of `secret` the redactor masks (each at least MIN_SECRET_LENGTH long)."""
     forms = {secret}
     if "\n" in secret or "\r" in secret:
         forms |= {line.strip() for line in secret.splitlines()}
+    forms |= _json_values(secret)
     forms |= {quote(secret, safe=""), quote_plus(secret), quote(secret)}
     forms |= _base64_fragments(secret.encode())
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}

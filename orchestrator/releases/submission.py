@@ -15,6 +15,10 @@ from orchestrator.releases.models import Release, ReleasePlatform
 from orchestrator.releases.service import System, audit
 from orchestrator.releases.states import check_move
 
+AFTER_SUBMISSION = frozenset(
+    {"submitted", "in_review", "approved_by_store", "rejected_by_store", "rolling_out", "halted", "released"}
+)
+
 
 class SubmissionRefused(Exception):
     """The release platform is not ready to submit; the message says why."""
@@ -26,6 +30,9 @@ class Submission:
     version: str
     platform: str
     build_number: int | None
+    # A retried attempt finds the platform past `submitting`: the store has it (the ledger or a
+    # read of the store settled it while the attempt was away); nothing is sent again.
+    already: str | None = None
 
     def env(self) -> dict[str, str]:
         env = {"INSTEP_RELEASE_VERSION": self.version}
@@ -54,6 +61,10 @@ def begin(ctx: Context, run_id: int, platform: str | None) -> Submission:
                 "submitting",
                 f"{release.version} {row.platform}",
             )
+        elif row.state in AFTER_SUBMISSION:
+            done = Submission(row.id, release.version, row.platform, row.build_number, already=row.state)
+            session.commit()
+            return done
         elif row.state != "submitting":  # a retried attempt finds it submitting already
             raise SubmissionRefused(
                 f"release {release.version} on {row.platform} is {row.state}, not ready to submit"

@@ -46,6 +46,10 @@ class SubmitStage:
             release = begin(attempt.ctx, attempt.work.run_id, attempt.job.platform)
         except SubmissionRefused as exc:
             return Outcome("failed", str(exc))
+        if release.already:
+            why = f"release {release.version} on {release.platform} is {release.already} already; nothing sent again"
+            attempt.log.line(f"instep: {why}")
+            return Outcome("succeeded", why)
         attempt.log.line(
             f"instep: submitting release {release.version} build {release.build_number} on {release.platform}"
         )

@@ -130,3 +130,20 @@ def test_the_release_section_takes_store_rollout_and_protected_refs() -> None:
     assert spec.rollout == RolloutPlan(stages=(1.0, 20.0, 100.0), every=43200)
     with pytest.raises(ValueError, match="must go up"):
         ReleaseSpec.model_validate({"rollout": {"stages": [20, 5]}})
+
+
+def test_a_service_account_key_printed_with_its_escapes_decoded_is_masked_line_by_line() -> None:
+    import json
+
+    from toolrun.redaction import Redactor
+
+    key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\nAASCBKcwggSjAgEAAoIBAQC7VJTU\n-----END PRIVATE KEY-----\n"
+    account = json.dumps(
+        {"type": "service_account", "private_key": key, "client_email": "ci@shop.iam.gserviceaccount.com"}
+    )
+    # What `echo $PLAY_SERVICE_ACCOUNT_JSON` prints in dash: the JSON's \n become new lines.
+    printed = account.replace("\\n", "\n")
+    shown = Redactor([account])(printed)
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEF" not in shown and "AASCBKcwggSjAgEAAoIBAQC7VJTU" not in shown
+    assert "ci@shop.iam.gserviceaccount.com" not in shown
+    assert Redactor([account])(f"key {account}") == "key ***"
