@@ -4,9 +4,10 @@ Each problem names the path of the offending key or value so the loader can plac
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator.stages import KINDS, Problem, stage_kind
@@ -21,8 +22,25 @@ _STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 __all__ = ["Problem", "find_problems"]
 
 
-def _listing(names: Collection[str]) -> str:
-    return ", ".join(names) if names else "none"
+def _listing(names: Collection[str], limit: int = 10) -> str:
+    """The names for an "expected one of" hint, the first `limit` of them and how many in all."""
+    shown = list(itertools.islice(names, limit))
+    if not shown:
+        return "none"
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f", ... ({len(names)} in all)" if more > 0 else "")
+
+
+class _StageNames(list[str]):
+    """Stage names in file order (for listings) that answer `in` from a set (files may hold
+    a thousand stages, each with needs to check)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(names)
+        self._set = frozenset(names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._set
 
 
 def find_problems(
@@ -34,6 +52,7 @@ def find_problems(
     """Problems among validated `stages`; `stage_names` also lists stages that failed validation
     (so needing them is not reported twice) and `platforms` is None when that section was invalid."""
     problems: list[Problem] = []
+    stage_names = _StageNames(stage_names)
     for name in stage_names:
         if not isinstance(name, str) or not _STAGE_NAME.match(name):
             problems.append(
@@ -153,17 +172,20 @@ def _lane_override_problems(
 
 
 def _cycle_problems(stages: Mapping[str, StageSpec]) -> list[Problem]:
+    """One problem per group of stages that need each other, at the first of them in file
+    order, with its shortest cycle. Linear in stages and needs (plus the searches inside groups)."""
     edges = {name: [n for n in dict.fromkeys(stage.needs) if n in stages] for name, stage in stages.items()}
-    reported: set[str] = set()
+    group = _strongly_connected(edges)
+    reported: set[int] = set()
     out: list[Problem] = []
     for start in stages:
-        if start in reported:
+        g = group[start]
+        if g in reported or not (start in edges[start] or any(group[n] == g for n in edges[start])):
             continue
-        cycle = _shortest_cycle(start, edges)
+        cycle = _shortest_cycle(start, edges, lambda node, g=g: group[node] == g)
         if cycle is None:
             continue
-        reach = _reachable(start, edges)
-        reported |= {n for n in reach if start in _reachable(n, edges)}
+        reported.add(g)
         index = list(stages[start].needs).index(cycle[1])
         out.append(
             Problem(
@@ -174,18 +196,53 @@ def _cycle_problems(stages: Mapping[str, StageSpec]) -> list[Problem]:
     return out
 
 
-def _reachable(start: str, edges: Mapping[str, Sequence[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(edges[start])
-    while todo:
-        node = todo.pop()
-        if node not in seen:
-            seen.add(node)
-            todo.extend(edges[node])
-    return seen
+def _strongly_connected(edges: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Tarjan's strongly connected components, iteratively (no recursion limit): node -> group."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    group: dict[str, int] = {}
+    counter = 0
+    for root in edges:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            recurse = False
+            for j in range(i, len(edges[node])):
+                nxt = edges[node][j]
+                if nxt not in index:
+                    work.append((node, j + 1))
+                    work.append((nxt, 0))
+                    recurse = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group[member] = index[node]
+                    if member == node:
+                        break
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return group
 
 
-def _shortest_cycle(start: str, edges: Mapping[str, Sequence[str]]) -> list[str] | None:
+def _shortest_cycle(
+    start: str, edges: Mapping[str, Sequence[str]], inside: Callable[[str], bool]
+) -> list[str] | None:
     parent: dict[str, str] = {}
     queue = deque([start])
     while queue:
@@ -196,7 +253,7 @@ def _shortest_cycle(start: str, edges: Mapping[str, Sequence[str]]) -> list[str]
                 while path[-1] != start:
                     path.append(parent[path[-1]])
                 return [*reversed(path), start]
-            if nxt not in parent:
+            if nxt not in parent and inside(nxt):
                 parent[nxt] = node
                 queue.append(nxt)
     return None

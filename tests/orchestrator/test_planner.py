@@ -97,7 +97,7 @@ def test_the_documented_pipeline_plans_a_job_per_stage_platform_and_shard() -> N
 def test_the_sample_app_plans_unit_then_build_on_both_platforms() -> None:
     spec = load_spec_file(REPO / "examples/sample-app/instep.yml")
     result = plan_run(spec, MAIN)
-    assert [(j.key, j.needs, j.spec.lane, j.timeout_s, j.retries) for j in result.jobs] == [
+    assert [(j.key, j.needs, j.spec.lane, j.timeout_s, j.retries) for j in result.jobs][:6] == [
         ("unit:android", (), "test", 600, 0),
         ("unit:ios", (), "test", 600, 0),
         ("build:android", ("unit:android",), "build", 1200, 1),
@@ -105,6 +105,9 @@ def test_the_sample_app_plans_unit_then_build_on_both_platforms() -> None:
         ("acceptance", ("build:android", "build:ios"), None, 900, 0),
         ("screenshots", ("build:android", "build:ios"), None, 900, 0),
     ]
+    # Then the release stages: a gate per platform after the suites (and what follows it).
+    gates = {j.key: j.needs for j in result.jobs if j.kind == "gate"}
+    assert gates == {p: ("acceptance", "screenshots") for p in ("gate:android", "gate:ios")}
     assert result.jobs[2].spec.lane_options == {"version": "1.0.0"}
 
 
