@@ -104,6 +104,13 @@ if [ "$STATUS" = waiting ]; then
   "$INSTEP" release approve "$RELEASE" --token "$QA_TOKEN" --comment "screens and acceptance reviewed" >/dev/null
   echo "demo: the gate's checklist now waits for the release manager:"
   "$INSTEP" release show "$RELEASE" | sed 's/^/  /'
+  # Web parity: the web team's pipeline records each deployment with a web_deployer token
+  # (docs/parity.md); the release needs production to provide api >= 2025-11 and orders >= 3.
+  WEB_TOKEN="$("$INSTEP" token create --role web_deployer --name demo-web-ci)"
+  record_web() { "$INSTEP" web record-deployment --project sample-app --env production --token "$WEB_TOKEN" "$@" | sed 's/^/  /'; }
+  echo "demo: the web deploys 2026.11.0 (api 2025-10) and then 2026.12.1 (api 2025-11) (instep web record-deployment)"
+  record_web --version 2026.11.0 --api-version 2025-10 --contract orders=v2
+  record_web --version 2026.12.1 --api-version 2025-11 --contract orders=v3 --feature new_checkout
   RM_TOKEN="$("$INSTEP" token create --role release_manager --name demo-rm)"
   echo "demo: approving as release manager demo-rm (four eyes: not demo, who cut it)"
   "$INSTEP" release approve "$RELEASE" --token "$RM_TOKEN" --comment "ship it" | sed 's/^/  /'
@@ -111,6 +118,12 @@ if [ "$STATUS" = waiting ]; then
   STATUS="$(status)"
   echo "demo: audit trail of release $VERSION:"
   "$INSTEP" release audit "$RELEASE" | sed 's/^/  /'
+  echo "demo: the parity board (instep parity):"
+  "$INSTEP" parity --project sample-app | sed 's/^/  /'
+  echo "demo: the web rolls 2026.12.1 back (instep web rollback); the release is halted"
+  "$INSTEP" web rollback --project sample-app --env production --version 2026.12.1 \
+    --reason "checkout errors" --token "$WEB_TOKEN" | sed 's/^/  /'
+  "$INSTEP" release show "$RELEASE" | sed 's/^/  /'
 fi
 "$INSTEP" run show "$RUN"
 

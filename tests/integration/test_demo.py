@@ -61,6 +61,20 @@ def test_demo_pushes_the_sample_app_and_its_run_succeeds(tmp_path: Path) -> None
     assert "fastlane-report" not in approved.split("demo: audit trail")[0]
     assert "android build 1: ready_to_submit" in approved and "gate: passed" in approved
     assert "demo-rm  release_manager  approved" in approved
+    # Web parity: pending until the web deployed, passed on 2026.12.1 (recorded with a
+    # web_deployer token), the board, and the release halted when the web rolls back.
+    assert "[   ...] web parity: no web deployment recorded for production" in waiting
+    assert (
+        "[    ok] web parity: production web 2026.12.1 (api 2025-11) provides api >= 2025-11, "
+        "contract orders v3" in approved
+    )
+    board, _, rollback = approved.partition("demo: the web rolls 2026.12.1 back")
+    assert "production: web 2026.12.1  api 2025-11" in board.split("demo: the parity board")[1]
+    assert "android  1.0.0        ready_to_submit" in board
+    assert "production web 2026.12.1 rolled back; now 2026.11.0" in rollback
+    assert "release 1.0.0 android: halted: web rolled back to 2026.11.0" in rollback
+    assert "android build 1: ready_to_submit (halted: web rolled back to 2026.11.0)" in rollback
+    assert "[    ok] web parity" not in rollback, "the parity line no longer passes after the rollback"
     assert "==> run 1 succeeded" in out
     assert "demo: run 1 succeeded" in out and "/openapi.json" in out
     assert "demo-secret-value" not in out
