@@ -3,6 +3,7 @@ ends) and, in batches, to the live log bus the API streams from."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,10 @@ if TYPE_CHECKING:
 
 LOG_FLUSH_LINES = 200
 LOG_FLUSH_SECONDS = 0.2
+# Lines kept for the live view while its bus (Redis) refuses them.
+MAX_PENDING_LINES = 10_000
+
+log = logging.getLogger(__name__)
 
 
 class JobLog:
@@ -43,8 +48,16 @@ class JobLog:
     def _flush(self) -> None:
         if self._pending:
             self._file.flush()
-            self.logs.append(self.job_id, self._pending)
-            self._pending = []
+            try:
+                self.logs.append(self.job_id, self._pending)
+            except Exception:  # the live view is best effort: the file above is the log that is kept
+                log.warning(
+                    "job %s: live log append failed; retried with the next lines", self.job_id, exc_info=True
+                )
+                if len(self._pending) > MAX_PENDING_LINES:  # the bus stays down: the live view skips
+                    self._pending = self._pending[-LOG_FLUSH_LINES:]
+            else:
+                self._pending = []
         self._last_flush = time.monotonic()
 
     def flush(self) -> None:
