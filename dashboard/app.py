@@ -45,4 +45,5 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
         )
 
-    app.add_exception_handler(StarletteHTTPException, html_errors)
+    # Starlette types handlers as taking any Exception; this one is registered for HTTPException.
+    app.add_exception_handler(StarletteHTTPException, html_errors)  # type: ignore[arg-type]

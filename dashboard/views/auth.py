@@ -60,14 +60,14 @@ async def login(
     try:
         user = await to_thread.run_sync(check)
     except LoginThrottled as exc:
-        response = render(
+        refused = render(
             request,
             "login.html.j2",
             {"next": _safe_next(next), "error": str(exc), "name": name},
             status_code=429,
         )
-        response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        return response
+        refused.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return refused
     if user is None:
         return render(
             request,
