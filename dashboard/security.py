@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.actors import Actor, current_actor, login_of, signer_of
 from orchestrator.logins import COOKIE, MAX_AGE_SECONDS, LoginSession, anonymous
+from orchestrator.tokens import admits
 
 CSP = "; ".join(
     [
@@ -97,6 +98,8 @@ async def page_actor(request: Request) -> Actor:
     actor = await current_actor(request)
     if actor is None:
         raise HTTPException(401, "sign in to see this page")
+    if not admits(actor.role, ()):
+        raise HTTPException(403, f"your role ({actor.role}) may not see the dashboard")
     request.state.actor = actor
     return actor
 

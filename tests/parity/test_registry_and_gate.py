@@ -274,3 +274,18 @@ def test_parity_is_asked_again_before_submission_and_rollout_increases(releases:
     with ctx.db.session() as s:
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.release_id == release_id))]
     assert "parity_before_submit" in actions and "parity_before_rollout_increase" in actions
+
+
+def test_a_web_deployer_token_sees_no_dashboard_page(releases: Releases) -> None:
+    from fastapi.testclient import TestClient
+
+    from dashboard import install
+    from orchestrator.api import create_app
+
+    client = TestClient(create_app(releases.api.ctx, extensions=[install]))
+    deployer = releases.person("web-ci", "web_deployer")
+    developer = releases.person("dev", "developer")
+    for page in ("/runs", "/devices"):
+        assert client.get(page, headers=developer).status_code == 200, page
+        r = client.get(page, headers=deployer)
+        assert r.status_code == 403, (page, r.status_code)
