@@ -24,6 +24,7 @@ RELEASE_EVENTS = (
     "release.finished",
     "release.partially_finished",
     "release.failed",
+    "release.halted",  # web parity: the web rolled back under a release past its gate
 )
 KNOWN_EVENTS = RUN_EVENTS + RELEASE_EVENTS
 
