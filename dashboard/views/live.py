@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from sse_starlette import EventSourceResponse
 
 from dashboard.livelogs import Batch, LiveLogs
+from dashboard.liveruns import RunWatch
 from dashboard.security import page_actor
 from orchestrator.actors import Actor
 from orchestrator.context import Context
@@ -23,6 +23,7 @@ from orchestrator.db.models import Job, Run
 from orchestrator.transitions import FINAL_JOB
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 PageActor = Annotated[Actor, Depends(page_actor)]
 STATUS_POLL_SECONDS = 1.0
 MAX_STREAM_SECONDS = 3600.0  # the browser reconnects after this
@@ -42,6 +43,25 @@ def run_states(ctx: Context, run_ids: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def _per_loop(ctx: Context, key: str, make: Callable[[], T]) -> T:
+    """One shared object per service and event loop (its asyncio events and tasks belong to one
+    loop; the server has one, a test client may start a new one per request)."""
+    loop = asyncio.get_running_loop()
+    held = ctx.extras.get(key)
+    if held is None or held[0] is not loop:
+        held = ctx.extras[key] = (loop, make())
+    return held[1]
+
+
+def run_watch(ctx: Context) -> RunWatch:
+    """The service's shared watch over run states."""
+
+    async def read(run_ids: list[int]) -> dict[int, dict[str, Any]]:
+        return await to_thread.run_sync(run_states, ctx, run_ids)
+
+    return _per_loop(ctx, "dashboard_run_watch", lambda: RunWatch(read, STATUS_POLL_SECONDS))
+
+
 @router.get("/live/runs")
 async def live_runs(
     request: Request,
@@ -55,18 +75,11 @@ async def live_runs(
     except ValueError:
         raise HTTPException(422, "ids must be comma-separated run ids") from None
     run_ids = [i for i in run_ids if 1 <= i <= 2**31 - 1]
-    ctx: Context = request.app.state.instep
+    watch = run_watch(request.app.state.instep)
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        seen: dict[int, dict[str, Any]] = {}
-        deadline = time.monotonic() + max_seconds
-        while time.monotonic() < deadline:
-            states = await to_thread.run_sync(run_states, ctx, run_ids)
-            for run_id, state in states.items():
-                if seen.get(run_id) != state:
-                    seen[run_id] = state
-                    yield {"event": "run", "data": json.dumps(state)}
-            await asyncio.sleep(STATUS_POLL_SECONDS)
+        async for state in watch.watch(run_ids, max_seconds):
+            yield {"event": "run", "data": json.dumps(state)}
 
     return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store"})
 
@@ -79,15 +92,12 @@ def _job_over(ctx: Context, job_id: int) -> str | None:
 
 
 def live_logs(ctx: Context) -> LiveLogs:
-    """The service's shared live-log feeds (one per process; created on first use)."""
-    hub = ctx.extras.get("dashboard_live_logs")
-    if hub is None:
+    """The service's shared live-log feeds."""
 
-        async def ended(job_id: int) -> str | None:
-            return await to_thread.run_sync(_job_over, ctx, job_id)
+    async def ended(job_id: int) -> str | None:
+        return await to_thread.run_sync(_job_over, ctx, job_id)
 
-        hub = ctx.extras["dashboard_live_logs"] = LiveLogs(ctx.logs, ended)
-    return hub
+    return _per_loop(ctx, "dashboard_live_logs", lambda: LiveLogs(ctx.logs, ended))
 
 
 @router.get("/live/jobs/{job_id}/log")
