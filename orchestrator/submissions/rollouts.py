@@ -246,9 +246,6 @@ def _record(
             error=None,
             **({"fraction_changed_at": now} if changed and verb in ("start", "rollout", "resume") else {}),
         )
-        new = PLATFORM_OF.get(answer.state)
-        if new is not None and new != row.state:
-            walk(session, release, row, new, None, now)
         shown = percent(answer.fraction) if answer.state is not RolloutState.COMPLETED else "100%"
         details = {
             "store": answer.store,
@@ -266,6 +263,9 @@ def _record(
             verb=verb,
             **details,
         )
+        new = PLATFORM_OF.get(answer.state)
+        if new is not None and new != row.state:
+            walk(session, release, row, new, None, now)
         session.commit()
     return None
 
