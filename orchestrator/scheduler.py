@@ -229,12 +229,21 @@ class Resend:
 def sweep_lost_messages(session: Session, resend_after: timedelta, now: datetime | None = None) -> Resend:
     """The database is the record: a run still `queued` or a job still `queued` whose message
     was sent longer than `resend_after` ago had its message lost (broker restarted empty, a
-    crash between commit and send); send it again and note when. A duplicate message is
+    crash between commit and send); send it again (backing off while it keeps waiting) and note
+    when. A duplicate message is
     harmless: `apply_plan` keeps the first plan and `start_attempt` runs one delivery of an
     attempt only. Also advances running runs with no job left in flight (a lost advance)."""
     now = now or utcnow()
     cutoff = now - resend_after
     resend = Resend()
+
+    def due(sent: datetime | None, first: datetime) -> bool:
+        # Back off as a message keeps waiting (the queue may just be long): wait at least as
+        # long as it had waited when last sent, up to 16 bounds; so a job queued behind an hour
+        # of work is re-sent a few times, not every bound.
+        sent = sent or first
+        return now - sent >= min(max(resend_after, sent - first), resend_after * 16)
+
     runs = session.scalars(
         select(Run)
         .where(
@@ -246,7 +255,8 @@ def sweep_lost_messages(session: Session, resend_after: timedelta, now: datetime
         .with_for_update(skip_locked=True)
     ).all()
     for run in runs:
-        if run.status == "queued":  # unchanged since the query (SQLite has no row locks)
+        # `queued` re-checked: unchanged since the query (SQLite has no row locks)
+        if run.status == "queued" and due(run.dispatched_at, run.created_at):
             run.dispatched_at = now
             resend.plans.append(run.id)
     jobs = session.scalars(
@@ -256,8 +266,9 @@ def sweep_lost_messages(session: Session, resend_after: timedelta, now: datetime
         .with_for_update(skip_locked=True)
     ).all()
     for job in jobs:
-        job.dispatched_at = now
-        resend.jobs.append(Dispatch(job.id, job.queue, job.attempts + 1))
+        if due(job.dispatched_at, job.queued_at or now):
+            job.dispatched_at = now
+            resend.jobs.append(Dispatch(job.id, job.queue, job.attempts + 1))
     in_flight = exists().where(Job.run_id == Run.id, Job.status.in_(["queued", "running", "waiting"]))
     idle = session.scalars(
         select(Run.id).where(

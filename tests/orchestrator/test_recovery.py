@@ -62,6 +62,22 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_once_per_bound(databa
         assert [d.job_id for d in sweep_lost_messages(s, BOUND, now=later + BOUND * 2).jobs] == [job_id]
 
 
+def test_a_job_waiting_in_a_long_queue_is_re_sent_ever_less_often(database) -> None:
+    with database.session() as s:
+        run = _queued_run(s)
+        job_id = advance(s, run.id)[0].job_id
+        s.commit()
+        queued = s.get(Job, job_id).queued_at
+        sent_at = []
+        for minute in range(1, 61):  # an hour behind other work, the sweeper ticking each minute
+            now = queued + timedelta(minutes=minute)
+            if sweep_lost_messages(s, BOUND, now=now).jobs:
+                sent_at.append(minute)
+            s.commit()
+        # Each wait at least as long as the job had waited when last sent, capped at 16 bounds.
+        assert sent_at == [2, 4, 8, 16, 32, 48]
+
+
 def test_a_queued_run_whose_plan_message_was_lost_is_planned_again(database) -> None:
     with database.session() as s:
         lost = _queued_run(s, keys=())
