@@ -73,9 +73,11 @@ def claim(
     platform: str | None = None,
     fraction: float | None = None,
     automatic: bool = False,
+    states: tuple[str, ...] | None = None,
     now: datetime | None = None,
 ) -> list[Claimed]:
-    """Check the request and claim one ledger action per platform it applies to (committed)."""
+    """Check the request and claim one ledger action per platform it applies to (committed).
+    `states` widens the platform states the verb applies to (a web rollback's store halt)."""
     now = now or utcnow()
     if verb not in VERBS:
         raise InvalidRelease(f"{verb!r} is not a rollout action (expected one of: {', '.join(VERBS)})")
@@ -92,13 +94,22 @@ def claim(
         if not rows:
             raise ReleaseNotFound(f"release {release.version} has no {platform} platform")
         if platform is None:  # all platforms where the verb applies; refuse only if none
-            rows = [p for p in rows if p.state in FROM_STATES[verb]] or rows[:1]
+            rows = [p for p in rows if p.state in (states or FROM_STATES[verb])] or rows[:1]
         for row in rows:
             subject = f"release {release.version} on {row.platform}"
-            if row.state not in FROM_STATES[verb]:
+            allowed_states = states or FROM_STATES[verb]
+            if row.state not in allowed_states:
                 raise ReleaseRefused(
-                    f"{subject} is {row.state}; {verb} applies only when it is {' or '.join(FROM_STATES[verb])}"
+                    f"{subject} is {row.state}; {verb} applies only when it is {' or '.join(allowed_states)}"
                 )
+            if verb in ("start", "rollout", "resume"):
+                # More users get this version: the web it needs must still be deployed.
+                from orchestrator.parity.protection import check_parity_before
+
+                verdict = check_parity_before(session, release.id, row.platform, "rollout_increase", now)
+                if not verdict.passed:
+                    session.commit()  # keep the audited parity decision
+                    raise ReleaseRefused(f"{subject}: web parity does not hold: {verdict.reason}")
             if (
                 verb == "rollout"
                 and store_name(row.platform) != "google_play"
@@ -268,6 +279,16 @@ def _record(
             walk(session, release, row, new, None, now)
         session.commit()
     return None
+
+
+def halt_in_store(ctx: Context, release_id: int, platform: str, who: Person) -> str | None:
+    """Send a halt to the store for a platform Instep already marked `halted` (a web rollback,
+    `orchestrator.parity.protection.halt_for_web_rollback`), after that change was committed."""
+    claimed = claim(
+        ctx, release_id, who, "halt", platform=platform, automatic=True, states=("halted", "rolling_out")
+    )
+    errors = [error for item in claimed if (error := send(ctx, item, who, "halt"))]
+    return "; ".join(errors) or None
 
 
 def act(

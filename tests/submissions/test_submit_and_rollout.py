@@ -182,3 +182,30 @@ def test_a_release_of_an_unprotected_branch_gets_no_store_credentials(
     shown = shipping.releases.api.client.get(f"/api/releases/{release_id}", headers=rm(shipping)).text
     for value in shipping.sim.credentials()["app_store"].values():
         assert str(value) not in shown
+
+
+def test_a_web_rollback_halt_reaches_the_store(shipping: Shipping, tmp_path: Path) -> None:
+    from orchestrator.releases.models import ReleasePlatform
+    from orchestrator.releases.service import System
+    from orchestrator.submissions.rollouts import halt_in_store
+
+    shipping.first_play_release()
+    release_id = shipping.approved_release()
+    assert shipping.submit(release_id, "android", tmp_path)[0].status == "succeeded"
+    shipping.sim.post("play/review", {"package": "dev.instep.sample", "decision": "approve"})
+    tick(shipping.ctx, force=True)
+    assert platforms(shipping, release_id)["android"]["state"] == "rolling_out"
+    # What parity's halt_for_web_rollback leaves: the platform halted, the store not yet told.
+    with shipping.ctx.db.session() as s:
+        s.execute(
+            update(ReleasePlatform)
+            .where(ReleasePlatform.platform == "android")
+            .values(state="halted", reason="halted: web rolled back to 2026.11.0")
+        )
+        s.commit()
+    assert halt_in_store(shipping.ctx, release_id, "android", System(role="web_parity")) is None
+    android = platforms(shipping, release_id)["android"]
+    assert android["state"] == "halted" and android["store"]["store_state"] == "halted"
+    assert [t["status"] for t in shipping.sim.state.play.apps["dev.instep.sample"].tracks["production"]][
+        -1
+    ] == "halted"
