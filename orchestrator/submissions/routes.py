@@ -59,7 +59,8 @@ def _act(
     except service.ReleaseError as exc:
         raise HTTPException(exc.status, str(exc)) from exc
     if errors:
-        raise HTTPException(502, "the store refused: " + "; ".join(errors))
+        # The store refused (its message and category kept): a state conflict for the caller.
+        raise HTTPException(409, "the store refused: " + "; ".join(errors))
     return _answer(ctx, release_id, errors)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -87,7 +88,11 @@ def poll(ctx: Context, platform_id: int, now: datetime) -> None:
         )
         assert row is not None
         release = row.release
-        values = {"review": review.review.value, "store_state": review.store_state, "error": None}
+        values: dict[str, Any] = {
+            "review": review.review.value,
+            "store_state": review.store_state,
+            "error": None,
+        }
         if rollout is not None:
             values.update(
                 rollout=rollout.state.value,
