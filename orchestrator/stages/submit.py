@@ -83,7 +83,9 @@ def _run_lane(attempt: Attempt, release: Any) -> Outcome:
     if step is Next.FAILED:
         return Outcome("failed", action.reason or "the submission lane failed")
     if step is Next.HOLD:
-        why = unknown_lane_reason(target)
+        from orchestrator.submissions.service import store_shows
+
+        why = f"{unknown_lane_reason(target)}; {store_shows(ctx, release.platform_id)}"
         with ctx.db.session() as session:
             row = session.get(ReleasePlatform, release.platform_id)
             if row is not None:

@@ -34,6 +34,12 @@ class RolloutActionIn(BaseModel):
     )
 
 
+class SettleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["submitted", "failed"]
+    comment: str = Field(min_length=1, max_length=2000, description="What the store shows (audited).")
+
+
 class RolloutAnswer(BaseModel):
     release_id: int
     errors: list[str] = Field(
@@ -86,3 +92,18 @@ def resume(release_id: Id, body: RolloutActionIn, ctx: ContextDep, actor: Releas
 def complete(release_id: Id, body: RolloutActionIn, ctx: ContextDep, actor: ReleaseManager) -> RolloutAnswer:
     """Release to every user (Play: completed; App Store: phased release COMPLETE)."""
     return _act(ctx, release_id, actor, "complete", body.platform)
+
+
+@router.post("/{release_id}/submissions/{platform}/settle", response_model=RolloutAnswer)
+def settle(
+    release_id: Id, platform: Platform, body: SettleIn, ctx: ContextDep, actor: ReleaseManager
+) -> RolloutAnswer:
+    """Settle a submission whose outcome is unknown (Instep never re-runs a submission lane by
+    itself): `submitted` if the store has it, `failed` if not; role release_manager."""
+    from orchestrator.submissions.service import settle_unknown
+
+    try:
+        settle_unknown(ctx, release_id, platform, actor, body.outcome, body.comment)
+    except service.ReleaseError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    return _answer(ctx, release_id, [])

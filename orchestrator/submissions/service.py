@@ -470,9 +470,89 @@ def unknown_lane_reason(target: Target) -> str:
     return (
         f"the submission lane of {target.subject} was sent before and its outcome is unknown; Instep "
         "does not run a submission lane again by itself: a release manager checks the store and "
-        "settles it (`instep release show` shows the store's state)"
+        "settles it (`POST /api/releases/ID/submissions/PLATFORM/settle`)"
     )
 
 
 def act_as(who: Person) -> str:
     return f"{who.name} ({who.role})"
+
+
+def store_shows(ctx: Context, platform_id: int) -> str:
+    """What the store has for a release platform, in words (for a person deciding)."""
+    try:
+        target, store = store_for(ctx, platform_id)
+        found = store.find_submission(candidate_for(ctx, target, None))
+    except (StoreUnavailable, StoreError) as exc:
+        return f"the store could not be read ({exc})"
+    if found is None:
+        return f"{store.name} has no submission of build {target.build_number}"
+    return f"{store.name} has build {found.build_number}: {found.review.value} ({found.store_state})"
+
+
+def settle_unknown(
+    ctx: Context, release_id: int, platform: str, who: Person, outcome: str, comment: str
+) -> None:
+    """A release manager settles a submission whose outcome is unknown (a lane Instep will not
+    run again): `submitted` confirms it, `failed` ends the platform; audited and notified."""
+    from orchestrator.releases.service import InvalidRelease, NotAllowed, ReleaseNotFound, ReleaseRefused
+
+    if who.role not in ("release_manager", "admin"):
+        raise NotAllowed(f"role {who.role!r} may not settle a submission (needs role release_manager)")
+    if outcome not in ("submitted", "failed") or not comment.strip():
+        raise InvalidRelease(
+            "settle with outcome `submitted` or `failed` and a comment saying what the store shows"
+        )
+    now = utcnow()
+    with ctx.db.session() as session:
+        row = session.scalar(
+            select(ReleasePlatform)
+            .where(ReleasePlatform.release_id == release_id, ReleasePlatform.platform == platform)
+            .with_for_update()
+        )
+        if row is None:
+            raise ReleaseNotFound(f"release {release_id} has no {platform} platform")
+        action = ledger_rows.find(session, release_id, platform, "submit")
+        if action is None or action.state not in ("sent", "unknown") or row.state != "submitting":
+            raise ReleaseRefused(
+                f"release {row.release.version} on {platform} has no submission with an unknown outcome "
+                f"({row.state}, ledger {action.state if action else 'empty'})"
+            )
+        new = "confirmed" if outcome == "submitted" else "failed"
+        answer = {"via": "release_manager", "by": who.name, "comment": comment}
+        ledger_rows.cas(
+            session,
+            action,
+            action.state,
+            new,
+            now,
+            answer=answer,
+            reason=None if new == "confirmed" else comment,
+        )
+        walk(
+            session,
+            row.release,
+            row,
+            "submitted" if new == "confirmed" else "failed",
+            None if new == "confirmed" else comment,
+            now,
+        )
+        subject = f"{row.release.version} {platform}"
+        audit(
+            session,
+            row.release.project_id,
+            release_id,
+            who,
+            f"submission_settled_{outcome}",
+            subject,
+            {"comment": comment},
+            now,
+        )
+        notify(
+            session,
+            row.release,
+            "release.submitted" if new == "confirmed" else "release.store_failed",
+            f"{who.name} settled the submission of release {row.release.version} on {platform}: {outcome} ({comment})",
+            platform=platform,
+        )
+        session.commit()

@@ -209,3 +209,30 @@ def test_a_web_rollback_halt_reaches_the_store(shipping: Shipping, tmp_path: Pat
     assert [t["status"] for t in shipping.sim.state.play.apps["dev.instep.sample"].tracks["production"]][
         -1
     ] == "halted"
+
+
+def test_a_submission_lane_with_an_unknown_outcome_waits_for_a_release_manager(shipping: Shipping) -> None:
+    from orchestrator.releases.submission import begin
+    from orchestrator.submissions.ledger import Next
+    from orchestrator.submissions.service import claim_lane, store_shows
+
+    release_id = shipping.approved_release()
+    begin(shipping.ctx, shipping.releases.show(release_id)["run_id"], "android")
+    platform_id = shipping.platform_id(release_id, "android")
+    assert claim_lane(shipping.ctx, platform_id)[2] is Next.SEND
+    # The attempt that ran the lane died: the retry must not run it again.
+    assert claim_lane(shipping.ctx, platform_id)[2] is Next.HOLD
+    assert store_shows(shipping.ctx, platform_id) == "google_play has no submission of build 41"
+
+    client, url = shipping.releases.api.client, f"/api/releases/{release_id}/submissions/android/settle"
+    body = {"outcome": "submitted", "comment": "the Play Console shows 4.2.0 (41) in review"}
+    assert (
+        client.post(url, json=body, headers=shipping.releases.person("dan", "developer")).status_code == 403
+    )
+    r = client.post(url, json=body, headers=rm(shipping))
+    assert r.status_code == 200, r.text
+    shown = shipping.releases.show(release_id)
+    assert platforms(shipping, release_id)["android"]["state"] == "submitted"
+    submit = next(a for a in shown["store_actions"] if a["platform"] == "android")
+    assert (submit["state"], submit["answer"]["by"]) == ("confirmed", "rita")
+    assert client.post(url, json=body, headers=rm(shipping)).status_code == 409  # settled once
