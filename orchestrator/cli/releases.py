@@ -228,3 +228,30 @@ resume = _rollout_verb("resume", "Resume a halted rollout at its last fraction /
 complete = _rollout_verb(
     "complete", "Release to every user: Play completed, App Store phased release COMPLETE."
 )
+
+
+@release.command()
+@click.argument("release_id", type=int)
+@click.option("--platform", required=True, type=click.Choice(["android", "ios"]))
+@click.option("--outcome", required=True, type=click.Choice(["submitted", "failed"]))
+@click.option("--comment", "-m", required=True, help="What the store shows (audited).")
+@with_connection
+@json_option
+def settle(
+    release_id: int,
+    platform: str,
+    outcome: str,
+    comment: str,
+    url: str | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Settle a submission whose outcome is unknown, after checking the store (role release_manager)."""
+    body = {"outcome": outcome, "comment": comment}
+    data = _call(
+        _client(url, token).request,
+        "POST",
+        f"/api/releases/{release_id}/submissions/{platform}/settle",
+        json=body,
+    )
+    emit_json(data) if as_json else print_release(data["release"])
