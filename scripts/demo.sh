@@ -12,6 +12,8 @@ PORT="${INSTEP_DEMO_PORT:-8080}"
 export INSTEP_URL="http://127.0.0.1:$PORT"
 export PATH="$ROOT/tools/bin:$PATH"
 export INSTEP_APPIUM_HOME="${INSTEP_APPIUM_HOME:-$ROOT/tools/appium/home}"
+# The demo's store simulator answers at once: read review and rollout state every 2 s.
+export INSTEP_STORE_POLL_SECONDS="${INSTEP_STORE_POLL_SECONDS:-2}"
 unset INSTEP_REDIS_URL INSTEP_DATABASE_URL
 
 mkdir -p "$INSTEP_HOME"
@@ -125,6 +127,10 @@ if [ "$STATUS" = waiting ]; then
     --reason "checkout errors" --token "$WEB_TOKEN" | sed 's/^/  /'
   "$INSTEP" release show "$RELEASE" | sed 's/^/  /'
 fi
+# After the gate: submission to the stores (simulated from their official descriptions) and the
+# staged rollout with halt/resume, on a small second project (scripts/demo-stores.sh).
+# shellcheck source=scripts/demo-stores.sh
+source "$ROOT/scripts/demo-stores.sh"
 "$INSTEP" run show "$RUN"
 
 cat <<MSG

@@ -5,6 +5,7 @@ release 1.0.0 is cut and approved by a release manager, and the gate passes."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -75,6 +76,23 @@ def test_demo_pushes_the_sample_app_and_its_run_succeeds(tmp_path: Path) -> None
     assert "release 1.0.0 android: halted: web rolled back to 2026.11.0" in rollback
     assert "android build 1: ready_to_submit (halted: web rolled back to 2026.11.0)" in rollback
     assert "[    ok] web parity" not in rollback, "the parity line no longer passes after the rollback"
+    # After the gate: both platforms submitted to the store simulator, the App Store review
+    # approved, the Play rollout at 1 % -> 20 %, halted, resumed, completed; the release finished.
+    stores = out.split("demo: store simulator", 1)[1]
+    assert "demo: 0.9.0 released on both stores" in stores
+    shipped = stores.split("demo: shipping 1.0.0", 1)[1]
+    assert "store: google_play review released rollout in_progress at 1% (inProgress)" in shipped
+    assert re.search(r"store: app_store review \w+ rollout in_progress.*\(ACTIVE\)", shipped), shipped
+    assert "store: google_play review released rollout in_progress at 20% (inProgress)" in shipped
+    assert "store: google_play review released rollout halted at 20% (halted)" in shipped
+    assert re.search(r"store: app_store review \w+ rollout halted.*\(PAUSED\)", shipped), shipped
+    resumed = shipped.split("demo: instep release resume", 1)[1]
+    assert "android build 2: rolling_out" in resumed and "at 20% (inProgress)" in resumed, resumed
+    assert re.search(r"release \d+: sample-store 1\.0\.0 from run \d+: finished", resumed)
+    for action in ("rollout_rollout", "rollout_halt", "rollout_resume", "rollout_complete", "finished"):
+        assert f" {action} " in resumed.split("demo: audit trail of sample-store 1.0.0:", 1)[1]
+    assert "requests the official descriptions refuse" in out
+    assert "and 0 requests the official descriptions refuse" in out
     assert "==> run 1 succeeded" in out
     assert "demo: run 1 succeeded" in out and "/openapi.json" in out
     assert "demo-secret-value" not in out
