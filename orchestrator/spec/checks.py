@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator.stages import KINDS, Problem, stage_kind
@@ -182,7 +182,7 @@ def _cycle_problems(stages: Mapping[str, StageSpec]) -> list[Problem]:
         g = group[start]
         if g in reported or not (start in edges[start] or any(group[n] == g for n in edges[start])):
             continue
-        cycle = _shortest_cycle(start, edges, lambda node, g=g: group[node] == g)
+        cycle = _shortest_cycle(start, edges, group, g)
         if cycle is None:
             continue
         reported.add(g)
@@ -241,8 +241,10 @@ def _strongly_connected(edges: Mapping[str, Sequence[str]]) -> dict[str, int]:
 
 
 def _shortest_cycle(
-    start: str, edges: Mapping[str, Sequence[str]], inside: Callable[[str], bool]
+    start: str, edges: Mapping[str, Sequence[str]], group: Mapping[str, int], within: int
 ) -> list[str] | None:
+    """The shortest cycle through `start`, searched only inside its group (every cycle through
+    `start` stays in it)."""
     parent: dict[str, str] = {}
     queue = deque([start])
     while queue:
@@ -253,7 +255,7 @@ def _shortest_cycle(
                 while path[-1] != start:
                     path.append(parent[path[-1]])
                 return [*reversed(path), start]
-            if nxt not in parent and inside(nxt):
+            if nxt not in parent and group[nxt] == within:
                 parent[nxt] = node
                 queue.append(nxt)
     return None
