@@ -143,7 +143,7 @@ def _out(session, release: Release, with_checklist: bool = False) -> ReleaseDeta
         created_by=release.created_by,
         created_at=release.created_at,
         platforms=platforms,
-        store_actions=ledger_rows.actions_view(session, release.id),
+        store_actions=ledger_rows.actions_view(session, release.id) if with_checklist else [],
         approvals=[
             ApprovalOut(
                 id=a.id,
