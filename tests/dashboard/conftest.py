@@ -4,7 +4,6 @@ artifact store with seeded data; Celery is replaced by a dispatcher that records
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,24 +14,10 @@ from orchestrator.artifacts import LocalArtifactStore
 from orchestrator.context import Context
 from orchestrator.db.session import Database
 from orchestrator.logbus import FileLogBus
-from orchestrator.runs import Dispatch
 from orchestrator.sealing import Sealer
 from orchestrator.settings import Settings
 from tests.dashboard.seed import PASSWORDS, Seeded, seed
-
-
-class RecordingDispatcher:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Any]] = []
-
-    def plan(self, run_id: int) -> None:
-        self.sent.append(("plan", run_id))
-
-    def advance(self, run_id: int) -> None:
-        self.sent.append(("advance", run_id))
-
-    def jobs(self, dispatches: list[Dispatch]) -> None:
-        self.sent.extend(("job", d) for d in dispatches)
+from tests.orchestrator.conftest import RecordingDispatcher
 
 
 class Site:
