@@ -34,6 +34,7 @@ for _ in $(seq 1 150); do
 done
 
 export INSTEP_TOKEN="$("$INSTEP" token create --role admin --name demo)"
+INSTEP_BIN="$INSTEP" bash "$ROOT/scripts/demo-users.sh"   # one dashboard login per role
 
 GIT="$INSTEP_HOME/git"
 BARE="$GIT/acme/sample-app.git"
