@@ -29,6 +29,7 @@ def test_demo_pushes_the_sample_app_and_its_run_succeeds(tmp_path: Path) -> None
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert "instep: run 1 queued for refs/heads/main" in out, "the post-receive hook notified Instep"
+    assert "demo: dashboard  http://" in out and "demo-release-manager" in out, "a dashboard login per role"
     assert "instep: tests: 0 error, 0 failed, 6 passed, 0 skipped" in out, (
         "the test lane's JUnit report was read"
     )
