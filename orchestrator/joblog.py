@@ -33,6 +33,17 @@ class JobLog:
         self._last_flush = time.monotonic()
         self._lock = threading.Lock()
         self.lines = 0
+        # A quiet step (`echo started; sleep 600`) must still show its last lines live: a timer
+        # flushes what waits, not only the next line.
+        self._closed = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name=f"joblog-{job_id}", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._closed.wait(LOG_FLUSH_SECONDS):
+            with self._lock:
+                if self._pending and time.monotonic() - self._last_flush >= LOG_FLUSH_SECONDS:
+                    self._flush()
 
     def line(self, text: str) -> None:
         with self._lock:
@@ -65,6 +76,7 @@ class JobLog:
             self._flush()
 
     def close(self) -> None:
+        self._closed.set()
         with self._lock:
             self._flush()
             self._file.close()

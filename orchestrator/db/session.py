@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,14 +49,13 @@ class _WriterQueue:
             self._lock.release()
 
 
-def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin(queue: _WriterQueue, connection) -> None:  # type: ignore[no-untyped-def]
     # Sessions that may write take the write lock up front (IMMEDIATE): two schedulers reading the
     # same run can never both act on it, and no transaction fails late on a stale snapshot.
     # Read-only sessions (API reads, live logs) begin deferred and never block writers in WAL.
     if connection.get_execution_options().get("instep_read_only"):
         connection.exec_driver_sql("BEGIN")
     else:
-        queue = connection.engine.pool._instep_writers  # type: ignore[attr-defined]
         queue.acquire()
         connection.info["instep_writer"] = True
         try:
@@ -66,9 +66,9 @@ def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
             raise
 
 
-def _sqlite_end(connection) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_end(queue: _WriterQueue, connection) -> None:  # type: ignore[no-untyped-def]
     if connection.info.pop("instep_writer", False):
-        connection.engine.pool._instep_writers.release()  # type: ignore[attr-defined]
+        queue.release()
 
 
 def make_engine(url: str) -> Engine:
@@ -80,10 +80,12 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=30
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        engine.pool._instep_writers = _WriterQueue(timeout=30)  # type: ignore[attr-defined]
-        event.listen(engine, "begin", _sqlite_begin)
-        event.listen(engine, "commit", _sqlite_end)
-        event.listen(engine, "rollback", _sqlite_end)
+        # One queue per engine, held by the listeners themselves: it outlives `engine.dispose()`,
+        # which replaces the pool (a heartbeat thread may still write through it afterwards).
+        writers = _WriterQueue(timeout=30)
+        event.listen(engine, "begin", functools.partial(_sqlite_begin, writers))
+        event.listen(engine, "commit", functools.partial(_sqlite_end, writers))
+        event.listen(engine, "rollback", functools.partial(_sqlite_end, writers))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
