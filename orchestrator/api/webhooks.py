@@ -136,4 +136,8 @@ def _deployment_status(session: Session, ctx, project, notice: DeploymentNotice)
         raise HTTPException(422, str(exc)) from exc
     session.commit()
     ctx.dispatcher.jobs(list(answer.dispatches))
+    if answer.halts:
+        from orchestrator.parity.flows import halt_in_stores
+
+        halt_in_stores(ctx, answer.halts)
     return _answer(answer.status_code, answer.status, answer.reason)

@@ -5,6 +5,8 @@ serves halted. Each returns the jobs to send once the caller has committed."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +20,8 @@ from orchestrator.parity.models import WebDeployment
 from orchestrator.parity.policy import Halt
 from orchestrator.parity.protection import halt_for_web_rollback
 from orchestrator.runs import Dispatch
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,26 @@ def after_web_change(
         dispatches += settlement.settle_run(session, run_id, ctx.store.exists, now)
     halts = halt_for_web_rollback(session, project.id, environment, rolled_back_to=rolled_back_to, now=now)
     return halts, dispatches
+
+
+def halt_in_stores(ctx: Context, halts: Sequence[Halt]) -> list[str]:
+    """After the halts were committed: halt the Play rollout / pause the App Store phased release
+    of each halted platform the store already has. Returns the stores' refusals (also audited)."""
+    from orchestrator.releases.service import System
+    from orchestrator.submissions.rollouts import halt_in_store
+
+    errors = []
+    for halt in halts:
+        try:
+            error = halt_in_store(ctx, halt.release_id, halt.platform, System())
+        except Exception as exc:  # one store's trouble must not keep the others from halting
+            log.exception(
+                "release %s %s: store halt after a web rollback failed", halt.release_id, halt.platform
+            )
+            error = f"{type(exc).__name__}: {exc}"
+        if error:
+            errors.append(f"release {halt.version} {halt.platform}: {error}")
+    return errors
 
 
 def record(

@@ -135,6 +135,7 @@ def record_deployment(body: DeploymentIn, session: SessionDep, ctx: ContextDep, 
     out = _change(session, change)
     session.commit()
     ctx.dispatcher.jobs(change.dispatches)
+    flows.halt_in_stores(ctx, change.halts)
     return out
 
 
@@ -151,6 +152,7 @@ def record_rollback(body: RollbackIn, session: SessionDep, ctx: ContextDep, acto
     out = _change(session, change)
     session.commit()
     ctx.dispatcher.jobs(change.dispatches)
+    flows.halt_in_stores(ctx, change.halts)
     return out
 
 

@@ -14,6 +14,7 @@ from orchestrator.context import Context
 from orchestrator.db.models import Project, utcnow
 from orchestrator.parity import flows, service
 from orchestrator.parity.models import DEPLOYED
+from orchestrator.parity.policy import Halt
 from orchestrator.runs import Dispatch
 from orchestrator.webhooks import DeploymentNotice
 
@@ -33,6 +34,8 @@ class Answer:
     status: str
     reason: str | None = None
     dispatches: tuple[Dispatch, ...] = ()
+    # Halted platforms whose store must be told once the answer's transaction is committed.
+    halts: tuple[Halt, ...] = ()
 
 
 def _when(text: str | None) -> datetime | None:
@@ -84,7 +87,13 @@ def apply_deployment_status(
             change = flows.record(ctx, session, project.name, data, who, now)
         except service.InvalidDeployment as exc:
             raise service.InvalidDeployment(_payload_field(exc.field), str(exc).split(": ", 1)[-1]) from None
-        return Answer(201, "recorded", f"{data.environment} web {data.version}", tuple(change.dispatches))
+        return Answer(
+            201,
+            "recorded",
+            f"{data.environment} web {data.version}",
+            tuple(change.dispatches),
+            tuple(change.halts),
+        )
     if notice.state in ROLLS_BACK:
         current = service.current_deployment(session, project.id, notice.environment)
         if known is None or current is None or current.id != known.id or known.status != DEPLOYED:
@@ -108,6 +117,7 @@ def apply_deployment_status(
             "rolled_back",
             f"{notice.environment} web back to {change.rolled_back_to}",
             tuple(change.dispatches),
+            tuple(change.halts),
         )
     return Answer(
         202,

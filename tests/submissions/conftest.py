@@ -77,11 +77,16 @@ class Shipping:
         self.sim.post("play/review", {"package": DEFAULT_PACKAGE, "decision": "approve"})
 
     def approved_release(
-        self, *, ref: str = "refs/heads/main", version: str = "4.2.0", rollout: str | None = None
+        self,
+        *,
+        ref: str = "refs/heads/main",
+        version: str = "4.2.0",
+        rollout: str | None = None,
+        extra: str = "",
     ) -> int:
         """A release cut, signed off and approved: its platforms are ready to submit."""
         kwargs: dict[str, Any] = {"rollout": rollout} if rollout else {}
-        self.releases.commit(pipeline(self.sim.url, **kwargs))
+        self.releases.commit(pipeline(self.sim.url, extra=extra, **kwargs))
         run_id = self.releases.run_at_gate(ref=ref)
         self._add_bundle(run_id)
         r = self.releases.cut(run_id, version)

@@ -236,3 +236,29 @@ def test_a_submission_lane_with_an_unknown_outcome_waits_for_a_release_manager(s
     submit = next(a for a in shown["store_actions"] if a["platform"] == "android")
     assert (submit["state"], submit["answer"]["by"]) == ("confirmed", "rita")
     assert client.post(url, json=body, headers=rm(shipping)).status_code == 409  # settled once
+
+
+def test_a_web_rollback_recorded_through_the_api_halts_the_play_rollout_in_the_store(
+    shipping: Shipping, tmp_path: Path
+) -> None:
+    from tests.parity.conftest import Web
+
+    web = Web(shipping.releases)
+    parity = '  parity: {environment: production, mode: api, requires_api: ">=2025-11"}\n'
+    shipping.first_play_release()
+    assert web.record("2026.11.0", api="2025-10").status_code == 201
+    assert web.record("2026.12.1", api="2025-11").status_code == 201
+    release_id = shipping.approved_release(extra=parity)
+    assert shipping.submit(release_id, "android", tmp_path)[0].status == "succeeded"
+    shipping.sim.post("play/review", {"package": "dev.instep.sample", "decision": "approve"})
+    tick(shipping.ctx, force=True)
+    assert platforms(shipping, release_id)["android"]["state"] == "rolling_out"
+
+    r = web.rollback(version="2026.12.1", reason="checkout errors")
+
+    assert r.status_code == 200, r.text
+    android = platforms(shipping, release_id)["android"]
+    assert android["state"] == "halted" and android["reason"] == "halted: web rolled back to 2026.11.0"
+    assert android["store"]["store_state"] == "halted"
+    track = shipping.sim.state.play.apps["dev.instep.sample"].tracks["production"]
+    assert [t["status"] for t in track][-1] == "halted", "Play was told, not only Instep's record"
