@@ -58,7 +58,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         instep.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     executable = shutil.which("chromium")
     require_service("Chromium", executable is not None, "run scripts/install-chromium.sh")
