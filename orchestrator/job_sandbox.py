@@ -7,6 +7,8 @@ jobs unless INSTEP_UNSANDBOXED_JOBS=1 says to run them unsandboxed."""
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from pathlib import Path
 
 from orchestrator.settings import Settings
@@ -38,6 +40,22 @@ def _hidden(settings: Settings) -> tuple[Path, ...]:
     return tuple(hidden)
 
 
+def _visible_under_tmp() -> tuple[Path, ...]:
+    """What the job runs with that lives under /tmp (hidden by its private /tmp otherwise): this
+    Python environment, Instep's own checkout (its tools/), and the folders on PATH."""
+    import orchestrator
+
+    tmp = Path("/tmp")
+    candidates = [Path(sys.prefix), Path(orchestrator.__file__).resolve().parents[1]]
+    candidates += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    under = sorted({c.resolve() for c in candidates if c.is_absolute() and c.resolve().is_relative_to(tmp)})
+    kept: list[Path] = []
+    for path in under:  # a folder inside one already kept is visible with it
+        if path != tmp and not any(path.is_relative_to(k) for k in kept):
+            kept.append(path)
+    return tuple(kept)
+
+
 def job_sandbox(settings: Settings, job_dir: Path, workspace: Path, artifacts_dir: Path) -> Sandbox | None:
     """The sandbox for one job attempt (None when running unsandboxed was allowed)."""
     bwrap = require_job_sandbox(settings)
@@ -46,7 +64,7 @@ def job_sandbox(settings: Settings, job_dir: Path, workspace: Path, artifacts_di
     home = job_dir / "home"
     home.mkdir(parents=True, exist_ok=True)
     writable = (workspace, artifacts_dir, home, *(p for p in settings.sandbox_writable if p.exists()))
-    return Sandbox(bwrap, writable=writable, hidden=_hidden(settings))
+    return Sandbox(bwrap, writable=writable, hidden=_hidden(settings), visible=_visible_under_tmp())
 
 
 def sandbox_env(env: dict[str, str], sandbox: Sandbox | None, job_dir: Path) -> dict[str, str]:

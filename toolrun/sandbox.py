@@ -34,6 +34,9 @@ class Sandbox:
     bwrap: str
     writable: tuple[Path, ...]
     hidden: tuple[Path, ...] = ()
+    # Folders under /tmp the job must still see (read-only) over its private /tmp: the Python
+    # environment and the toolchains of a checkout that itself lives under /tmp.
+    visible: tuple[Path, ...] = ()
 
     def wrap(self, argv: Sequence[str], cwd: Path | str) -> list[str]:
         """The bubblewrap command line that runs `argv` in `cwd` inside the sandbox."""
@@ -55,6 +58,9 @@ class Sandbox:
             "--tmpfs",
             "/tmp",
         ]
+        for path in self.visible:
+            if Path(path).exists():
+                args += ["--ro-bind", str(path), str(path)]
         for path in self.hidden:
             if Path(path).exists():
                 args += ["--tmpfs", str(path)]

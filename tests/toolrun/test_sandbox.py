@@ -125,3 +125,29 @@ def test_a_bubblewrap_that_cannot_start_says_what_it_said(
     monkeypatch.setattr(sandbox_module, "find_bwrap", lambda: str(fake))
     with pytest.raises(SandboxUnavailable, match="No permissions to creating new namespace"):
         require_sandbox(allow_unsandboxed=False)
+
+
+def test_folders_named_visible_stay_readable_over_the_private_tmp(
+    layout: dict[str, Path], tmp_path: Path
+) -> None:
+    tools = tmp_path / "checkout" / "tools"
+    tools.mkdir(parents=True)
+    (tools / "fastlane").write_text("the toolchain")
+    (tmp_path / "other.txt").write_text("someone else's file")
+    box = Sandbox(
+        find_bwrap() or "bwrap",
+        writable=(layout["workspace"],),
+        hidden=(layout["home"],),
+        visible=(tmp_path / "checkout",),
+    )
+    lines: list[str] = []
+    run_process(
+        ["/bin/sh", "-c", f"cat {tools}/fastlane; echo; cat {tmp_path}/other.txt 2>&1; ls {layout['home']}"],
+        cwd=layout["workspace"],
+        env={"PATH": os.environ["PATH"]},
+        on_line=lines.append,
+        timeout=60,
+        sandbox=box,
+    )
+    out = "\n".join(lines)
+    assert "the toolchain" in out and "someone else's file" not in out and "secret_key" not in out
