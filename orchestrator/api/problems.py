@@ -7,9 +7,12 @@ schemathesis run in the tests) can rely on every documented answer's shape."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 
 PROBLEM = {
     "title": "Problem",
@@ -24,8 +27,18 @@ _STANDARD = {
 }
 
 
+async def _validation_failed(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 list, written as ASCII JSON: the input it echoes may hold characters (lone
+    surrogates) that UTF-8 cannot encode, which would otherwise turn a 422 into a 500."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True, default=repr)
+    return Response(body, status_code=422, media_type="application/json")
+
+
 def document_problems(app: FastAPI) -> None:
-    """Extend the app's OpenAPI document with the error shapes above (computed once)."""
+    """Extend the app's OpenAPI document with the error shapes above (computed once), and answer
+    validation errors in a form that can always be encoded."""
+    app.add_exception_handler(RequestValidationError, _validation_failed)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

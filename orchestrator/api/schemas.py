@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orchestrator.jobspec import JobPlan
 
@@ -43,9 +43,17 @@ class SecretsIn(BaseModel):
 
 class TriggerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    project: str
+    project: str = Field(min_length=1, max_length=100)
     ref: str = Field(min_length=1, max_length=500)
     sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{7,64}$")
+
+    @field_validator("project", "ref")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # Control characters would forge log lines; lone surrogates cannot be stored as UTF-8.
+        if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise ValueError("must be printable text (no control characters)")
+        return value
 
 
 class JobOut(JobPlan):

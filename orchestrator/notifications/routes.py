@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from sqlalchemy.orm import Session
 
 from orchestrator.actors import Actor, require_actor
-from orchestrator.api.deps import ContextDep, Id, ReadSessionDep, SessionDep
+from orchestrator.api.deps import BeforeId, ContextDep, Id, ReadSessionDep, SessionDep
 from orchestrator.db.models import Project
 from orchestrator.notifications import service
 from orchestrator.notifications.models import CommitStatusSetting, NotificationDelivery, NotificationEndpoint
@@ -174,7 +174,7 @@ def dead_letters(
     session: ReadSessionDep,
     _: Admin,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    before_id: int | None = None,
+    before_id: BeforeId = None,
 ) -> list[DeliveryOut]:
     rows = service.dead_letters(session, before_id=before_id, limit=limit)
     names = service.project_names(session, {d.project_id for d in rows})

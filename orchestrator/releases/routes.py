@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.actors import Actor, require_actor
-from orchestrator.api.deps import BeforeId, ContextDep, Id, ReadSessionDep, SessionDep
+from orchestrator.api.deps import MAX_ID, BeforeId, ContextDep, Id, ReadSessionDep, SessionDep
 from orchestrator.db.models import Project, utcnow
 from orchestrator.releases import flows, service, settlement
 from orchestrator.releases.models import Release
@@ -24,7 +24,7 @@ Approver = Annotated[Actor, Depends(require_actor("qa", "release_manager"))]
 class CutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     project: str = Field(min_length=1, max_length=100)
-    run_id: int
+    run_id: int = Field(ge=1, le=MAX_ID)
     version: str = Field(min_length=1, max_length=100)
 
 
