@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from dashboard.security import SecurityHeaders, wants_html
 from dashboard.templating import render
-from dashboard.views import auth, devices, live, pwa, review, runs
+from dashboard.views import audit, auth, devices, live, parity, pwa, releases, review, runs
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -21,7 +21,7 @@ def install(app: FastAPI) -> None:
     """Add the dashboard to the service's app: pages under `/`, static files under `/static`."""
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, runs, review, devices, live, pwa):
+    for module in (auth, runs, review, releases, parity, audit, devices, live, pwa):
         app.include_router(module.router)
     previous = app.exception_handlers.get(StarletteHTTPException)
 

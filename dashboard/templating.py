@@ -13,13 +13,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from dashboard.security import csrf_for, set_login_cookie
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# Pages that exist once their services do (releases, web parity, audit); shown as coming.
 NAV = [
     ("runs", "Runs", "/runs"),
     ("devices", "Devices", "/devices"),
-    ("releases", "Releases", None),
-    ("parity", "Web parity", None),
-    ("audit", "Audit", None),
+    ("releases", "Releases", "/releases"),
+    ("parity", "Web parity", "/parity"),
+    ("audit", "Audit", "/audit"),
 ]
 
 
