@@ -1,7 +1,9 @@
 """Live job logs for many viewers at the cost of one: per job, one task reads the log bus from
 where it stopped and renders each line to safe HTML once; every viewer of that job reads the
 shared, already-encoded lines from its own index and waits on an asyncio event. No thread is
-held per viewer, and a viewer costs neither a read of the bus nor a render."""
+held per viewer, and a viewer costs neither a read of the bus nor a render. A viewer that has
+caught up gets new lines at most once per `min_interval` (lines arriving meanwhile come in one
+event), so a chatty build costs each viewer a bounded number of events a second."""
 
 from __future__ import annotations
 
@@ -61,10 +63,12 @@ class LiveLogs:
         ended: Callable[[int], Awaitable[str | None]],
         poll_seconds: float = 0.3,
         clock: Callable[[], float] = time.monotonic,
+        min_interval: float = 0.0,
     ) -> None:
         self.bus = bus
         self.ended = ended
         self.poll_seconds = poll_seconds
+        self.min_interval = min_interval
         self.clock = clock
         self._feeds: dict[int, _Feed] = {}
 
@@ -112,15 +116,23 @@ class LiveLogs:
         feed.viewers += 1
         deadline = self.clock() + max_seconds
         index = start
+        quiet_until = 0.0  # when a caught-up viewer may get its next event
         try:
             while True:
                 skipped = 0
+                if index < feed.end and feed.ended is None:
+                    # Let lines gather for a caught-up viewer (a backlog is sent at once).
+                    wait = min(quiet_until, deadline) - self.clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 if index < feed.base:
                     skipped, index = feed.base - index, feed.base
                 if index < feed.end:
                     chunk = feed.lines[index - feed.base : index - feed.base + BATCH]
                     yield Batch(index, len(chunk), "[" + ",".join(chunk) + "]", skipped)
                     index += len(chunk)
+                    if index >= feed.end:
+                        quiet_until = self.clock() + self.min_interval
                     continue
                 if feed.ended is not None:
                     yield End(feed.ended)

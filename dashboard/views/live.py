@@ -28,6 +28,8 @@ PageActor = Annotated[Actor, Depends(page_actor)]
 STATUS_POLL_SECONDS = 1.0
 MAX_STREAM_SECONDS = 3600.0  # the browser reconnects after this
 MAX_WATCHED_RUNS = 200
+# A caught-up live-log viewer gets at most one event per this many seconds (lines are batched).
+LOG_EVENT_SECONDS = 1.0
 
 
 def run_states(ctx: Context, run_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -97,7 +99,9 @@ def live_logs(ctx: Context) -> LiveLogs:
     async def ended(job_id: int) -> str | None:
         return await to_thread.run_sync(_job_over, ctx, job_id)
 
-    return _per_loop(ctx, "dashboard_live_logs", lambda: LiveLogs(ctx.logs, ended))
+    return _per_loop(
+        ctx, "dashboard_live_logs", lambda: LiveLogs(ctx.logs, ended, min_interval=LOG_EVENT_SECONDS)
+    )
 
 
 @router.get("/live/jobs/{job_id}/log")

@@ -69,3 +69,34 @@ def test_a_viewer_times_out_and_the_feed_stops_when_nobody_watches(tmp_path: Pat
 
     assert asyncio.run(scenario()) == [End("timeout")]
     assert hub.viewers(2) == 0
+
+
+def test_a_caught_up_viewer_gets_lines_that_arrive_close_together_in_one_event(tmp_path: Path) -> None:
+    bus = CountingBus(tmp_path)
+    bus.append(3, ["first"])
+    state: dict[str, str | None] = {"why": None}
+
+    async def ended(job_id: int) -> str | None:
+        return state["why"]
+
+    hub = LiveLogs(bus, ended, poll_seconds=0.01, min_interval=1.0)
+
+    async def scenario() -> list[list[str] | str]:
+        events: list[list[str] | str] = []
+
+        async def viewer() -> None:
+            async for item in hub.follow(3, 0, max_seconds=10):
+                events.append(
+                    [html for html, _err in json.loads(item.json)] if isinstance(item, Batch) else item.why
+                )
+
+        task = asyncio.create_task(viewer())
+        await asyncio.sleep(0.1)
+        for line in ("second", "third", "fourth"):  # a chatty build: three lines in 0.15 s
+            bus.append(3, [line])
+            await asyncio.sleep(0.05)
+        state["why"] = "succeeded"
+        await asyncio.wait_for(task, timeout=10)
+        return events
+
+    assert asyncio.run(scenario()) == [["first"], ["second", "third", "fourth"], "succeeded"]
