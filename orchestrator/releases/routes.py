@@ -161,6 +161,12 @@ def _out(session, release: Release, with_checklist: bool = False) -> ReleaseDeta
     )
 
 
+def release_view(session, release: Release, *, with_checklist: bool = False) -> ReleaseDetail:  # type: ignore[no-untyped-def]
+    """The release as the API answers it (with each platform's checklist when asked): the
+    dashboard's release pages show the same."""
+    return _out(session, release, with_checklist)
+
+
 @router.post("", status_code=201, response_model=ReleaseDetail)
 def cut_release(body: CutIn, session: SessionDep, ctx: ContextDep, actor: ReleaseManager) -> ReleaseDetail:
     """Cut `version` from a run whose pipeline has a `gate` stage (role release_manager)."""
