@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from pathlib import Path
 
 from orchestrator.context import Context
 from orchestrator.db.models import Project, Run
 from orchestrator.planner import Trigger, plan_run
 from orchestrator.projects import clone_url
 from orchestrator.scheduler import advance, apply_plan, fail_planning
-from orchestrator.spec import SpecError, parse_spec_bytes
+from orchestrator.spec import PipelineSpec, SpecError, parse_spec_bytes
 from orchestrator.spec.document import size_issue
 from orchestrator.spec.limits import MAX_FILE_BYTES
 from orchestrator.workspaces import FileTooLarge, WorkspaceError, ensure_commit, read_bytes_at
@@ -19,6 +21,16 @@ log = logging.getLogger(__name__)
 SPEC_PATH = "instep.yml"
 REASON_ISSUES = 20  # problems quoted in a failed run's reason; `instep validate` lists them all
 _TRIGGER_KINDS = {"push": "push", "manual": "manual", "api": "api", "rerun": "manual"}
+
+
+def spec_at(mirror: Path, sha: str, known_devices: Collection[str] | None = None) -> PipelineSpec | None:
+    """The commit's instep.yml, validated; None when the commit has none. Read bounded (a file
+    over MAX_FILE_BYTES is a SpecError with its size, and is never read whole)."""
+    try:
+        raw = read_bytes_at(mirror, sha, SPEC_PATH, MAX_FILE_BYTES)
+    except FileTooLarge as exc:
+        raise SpecError([size_issue(exc.size, SPEC_PATH)]) from None
+    return None if raw is None else parse_spec_bytes(raw, filename=SPEC_PATH, known_devices=known_devices)
 
 
 def plan_queued_run(ctx: Context, run_id: int) -> None:
@@ -44,13 +56,10 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
         return
     try:
         mirror = ensure_commit(ctx.settings.mirrors_dir, project_id, repo_url, sha)
-        raw = read_bytes_at(mirror, sha, SPEC_PATH, MAX_FILE_BYTES)
-        if raw is None:
+        spec = spec_at(mirror, sha, _known_devices(ctx))
+        if spec is None:
             raise _PlanningFailed(f"no {SPEC_PATH} at the root of commit {sha[:12]}")
-        spec = parse_spec_bytes(raw, filename=SPEC_PATH, known_devices=_known_devices(ctx))
         plan = plan_run(spec, Trigger(kind=_TRIGGER_KINDS.get(trigger, "api"), ref=ref, sha=sha))  # type: ignore[arg-type]
-    except FileTooLarge as exc:
-        reason = _spec_reason(SpecError([size_issue(exc.size, SPEC_PATH)]))
     except SpecError as exc:
         reason = _spec_reason(exc)
     except (WorkspaceError, _PlanningFailed) as exc:

@@ -25,17 +25,18 @@ SPEC_PATH = "instep.yml"
 
 def policy_of(ctx: Context, run: Run) -> ReleaseSpec:
     """The `release:` section of the run's instep.yml (defaults when it has none)."""
-    from orchestrator.spec import SpecError, parse_spec
-    from orchestrator.workspaces import WorkspaceError, ensure_commit, read_file_at
+    from orchestrator.pipeline import spec_at
+    from orchestrator.projects import clone_url
+    from orchestrator.spec import SpecError
+    from orchestrator.workspaces import WorkspaceError, ensure_commit
 
     cache = ctx.extras.setdefault("release_policies", {})
     if run.sha in cache:
         return cache[run.sha]
     project = run.project
     try:
-        mirror = ensure_commit(ctx.settings.mirrors_dir, project.id, project.repo_url, run.sha)
-        text = read_file_at(mirror, run.sha, SPEC_PATH)
-        spec = parse_spec(text, SPEC_PATH) if text is not None else None
+        mirror = ensure_commit(ctx.settings.mirrors_dir, project.id, clone_url(project, ctx.sealer), run.sha)
+        spec = spec_at(mirror, run.sha)
     except (WorkspaceError, SpecError) as exc:
         raise service.ReleaseRefused(
             f"cannot read the release policy of run {run.id} ({SPEC_PATH} at {run.sha[:12]}): {exc}"
