@@ -1,7 +1,9 @@
 """Releases for the dashboard's release pages, made through the orchestrator's own flows on a real
-git repository: 1.3.0 waiting at its gate for QA and a release manager (with a hostile comment
-and cutter), and, with a store simulator, 1.2.0 submitted to Google Play, approved by the
-simulator's review and rolling out at the plan's first stage (1 %)."""
+git repository: 1.3.0 waiting at its gate for a release manager (QA rejected it once with a
+hostile comment, then approved; its cutter's name is hostile; its pipeline asks for 48 h of soak,
+so an approval never starts a submission during a test), and, with a store simulator, 1.2.0
+submitted to Google Play, approved by the simulator's review and rolling out at the plan's
+first stage (1 %)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ CUTTER = Actor("bob", "release_manager", "token")
 PUSHER = "carl"
 
 
-def pipeline(sim_url: str) -> str:
+def pipeline(sim_url: str, soak: str = "0") -> str:
     return f"""version: 1
 platforms: {{android: {{}}, ios: {{}}}}
 stages:
@@ -49,6 +51,7 @@ stages:
 release:
   approvals: {{qa: 1, release_manager: 1}}
   four_eyes: true
+  soak: {soak}
   store:
     google_play: {{package_name: {DEFAULT_PACKAGE}}}
     base_url: {sim_url}
@@ -143,6 +146,7 @@ def seed_releases(ctx: Context, root: Path, sim: Any | None = None) -> SeededRel
         s.commit()
     if sim is not None:
         out.releases["rolling"] = _rolling_out(ctx, sim, sha, root)
+    sha = repo.commit({"instep.yml": pipeline(sim_url, soak="48h")}, "soak before shipping")
     run_id = run_at_gate(ctx, sha, ("android", "ios"), 60)
     release_id = cut(ctx, run_id, GATED, Actor(f"bob {XSS}", "release_manager", "token"))
     # QA rejected once with a hostile comment, then approved: the release manager's turn.

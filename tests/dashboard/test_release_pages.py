@@ -73,8 +73,10 @@ def test_a_release_manager_approves_and_the_checklist_passes(site: Site, gated: 
     after = client.get(f"/releases/{rid}").text
     row = _check(after, "release_manager_approval")
     assert "passed" in row and "approved by rm" in row
-    assert "ready to submit" in after and "good to go" in after
-    assert 'id="approve-release"' not in after  # past its gate: nothing left to decide
+    assert "good to go" in after
+    # The gate still waits for its soak time.
+    assert "soaking until" in _check(after, "soak_time") and "pending" in _check(after, "soak_time")
+    assert "waiting for gate" in after
 
 
 def test_a_refused_decision_shows_the_services_message(site: Site, gated: SeededReleases) -> None:
