@@ -11,6 +11,7 @@ from orchestrator.api.problems import document_problems
 from orchestrator.context import Context
 from orchestrator.notifications.routes import router as notifications_router
 from orchestrator.parity.routes import router as parity_router
+from orchestrator.releases.audit_routes import router as audit_router
 from orchestrator.releases.routes import router as releases_router
 
 
@@ -31,6 +32,7 @@ def create_app(ctx: Context, extensions: Sequence[Callable[[FastAPI], None]] = (
     app.include_router(releases_router)
     app.include_router(notifications_router)
     app.include_router(parity_router)
+    app.include_router(audit_router)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:

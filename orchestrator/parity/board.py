@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.context import Context
@@ -18,12 +18,14 @@ from orchestrator.parity.models import WebDeployment
 from orchestrator.parity.policy import ParityVerdict, evaluate, span
 from orchestrator.parity.ranges import InvalidRange, parse_version
 from orchestrator.parity.spec import ParitySpec
-from orchestrator.releases.models import Release, ReleasePlatform
+from orchestrator.releases.models import GateEvaluation, Release, ReleasePlatform
 from orchestrator.spec.release import ReleaseSpec
 
 PLATFORMS = ("ios", "android")
 ENDED = ("canceled", "superseded")
 SPEC_PATH = "instep.yml"
+PARITY_CHECK = "web_parity"
+RECENT_RELEASES = 20
 
 
 def _aware(at: datetime) -> datetime:
@@ -76,9 +78,62 @@ def _verdict(verdict: ParityVerdict) -> dict[str, Any]:
     return {"state": verdict.state, "reason": verdict.reason, "deployment_id": verdict.deployment_id}
 
 
+def decisions(session: Session, project_id: int, limit: int = RECENT_RELEASES) -> list[dict[str, Any]]:
+    """The project's recent releases, newest first, each platform with the parity decision its
+    gate last recorded (state, reason, when) and the web deployment it was checked against
+    (None until the gate evaluated it)."""
+    releases = list(
+        session.scalars(
+            select(Release).where(Release.project_id == project_id).order_by(Release.id.desc()).limit(limit)
+        )
+    )
+    latest = (
+        select(func.max(GateEvaluation.id))
+        .where(GateEvaluation.release_id.in_([r.id for r in releases]))
+        .group_by(GateEvaluation.release_id, GateEvaluation.platform)
+    )
+    kept = {
+        (e.release_id, e.platform): e
+        for e in session.scalars(select(GateEvaluation).where(GateEvaluation.id.in_(latest)))
+    }
+    out = []
+    for release in releases:
+        platforms = []
+        for row in release.platforms:
+            evaluation = kept.get((release.id, row.platform))
+            line = None
+            if evaluation is not None:
+                line = next((c for c in evaluation.checklist if c.get("check") == PARITY_CHECK), None)
+            platforms.append(
+                {
+                    "platform": row.platform,
+                    "state": row.state,
+                    "parity": None
+                    if line is None or evaluation is None
+                    else {
+                        "state": line.get("state"),
+                        "reason": line.get("reason"),
+                        "decided_at": _aware(evaluation.at).isoformat(),
+                        "web": (evaluation.facts or {}).get("web"),
+                    },
+                }
+            )
+        out.append(
+            {
+                "id": release.id,
+                "version": release.version,
+                "state": release.state,
+                "cut_at": _aware(release.created_at).isoformat(),
+                "platforms": platforms,
+            }
+        )
+    return out
+
+
 def board(session: Session, project_name: str, now: datetime | None = None) -> dict[str, Any]:
     """Per environment: the web's current deployment, the latest iOS and Android releases with
-    their state, their parity verdict against that deployment, and the drift."""
+    their state, their parity verdict against that deployment, and the drift; then the recent
+    releases with the parity decision each gate recorded (`decisions`)."""
     now = now or utcnow()
     project = service.project_named(session, project_name)
     latest = {p: _latest_release(session, project.id, p) for p in PLATFORMS}
@@ -124,7 +179,12 @@ def board(session: Session, project_name: str, now: datetime | None = None) -> d
                 "platforms": platforms,
             }
         )
-    return {"project": project.name, "at": now.isoformat(), "environments": environments}
+    return {
+        "project": project.name,
+        "at": now.isoformat(),
+        "environments": environments,
+        "releases": decisions(session, project.id),
+    }
 
 
 class PolicyUnavailable(service.ParityError):
