@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from dashboard.views.releases import rollout_actions
 from orchestrator.releases.models import Approval
+from orchestrator.releases.routes import PlatformOut
+from orchestrator.spec.release import RolloutPlan
 from orchestrator.submissions.models import StoreAction
 from tests.dashboard.conftest import Site, csrf_of
 from tests.dashboard.seed import XSS
@@ -197,3 +200,54 @@ def test_hostile_text_renders_as_text(site: Site, gated: SeededReleases) -> None
     assert "crash on login &lt;img src=x onerror=alert(1)&gt;" in detail  # QA's comment
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", detail) and not re.search(r"\sstyle=", detail)
     assert XSS not in detail
+
+
+def test_an_admin_approves_only_as_an_override_and_the_page_says_so(
+    site: Site, gated: SeededReleases
+) -> None:
+    rid = gated.releases["gated"]
+    admin = site.signed_in("admin")
+    page = admin.get(f"/releases/{rid}").text
+    r = admin.post(
+        f"/releases/{rid}/decide",
+        data={
+            "decision": "approve",
+            "role": "release_manager",
+            "override_reason": "the release manager is on leave",
+            "csrf_token": csrf_of(page),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    after = admin.get(f"/releases/{rid}").text
+    assert "admin override" in after and "Override: the release manager is on leave" in after
+    assert "passed" in _check(after, "release_manager_approval")
+    r = admin.post(
+        f"/releases/{rid}/decide", data={"decision": "approve", "role": "boss", "csrf_token": csrf_of(page)}
+    )
+    assert r.status_code == 422
+
+
+def _platform(platform: str, state: str, **store: object) -> PlatformOut:
+    return PlatformOut(
+        platform=platform, state=state, reason=None, build_number=1, candidate=[], store=store or None
+    )
+
+
+def test_each_platform_is_offered_only_the_rollout_actions_its_state_allows() -> None:
+    plan = RolloutPlan(stages=(1, 5, 20, 50, 100))
+
+    def verbs(p: PlatformOut) -> list[str]:
+        return [a.verb for a in rollout_actions("2.0.0", p, plan)]
+
+    assert verbs(_platform("android", "rolling_out", fraction=0.2)) == ["rollout", "halt", "complete"]
+    # At the last stage before 100 % the next step is releasing to everyone, offered once.
+    assert verbs(_platform("android", "rolling_out", fraction=0.5)) == ["halt", "complete"]
+    assert verbs(_platform("android", "halted", fraction=0.2)) == ["resume", "complete"]
+    assert verbs(_platform("android", "approved_by_store")) == ["complete"]
+    assert verbs(_platform("android", "waiting_for_gate")) == []
+    assert verbs(_platform("android", "released", fraction=1.0)) == []
+    ios = rollout_actions("2.0.0", _platform("ios", "rolling_out", rollout="in_progress", day=3), plan)
+    assert [a.verb for a in ios] == ["halt", "complete"]  # Apple moves the phased release by day
+    assert ios[0].label == "Pause"
+    assert ios[0].statement.startswith("Pause the iOS phased release of 2.0.0 on the App Store on day 3")
