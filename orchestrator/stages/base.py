@@ -69,6 +69,8 @@ class Outcome:
     exit_code: int | None = None
     results: dict[str, Any] | None = None
     finish_with: FinishWith | None = None
+    # Killed at its time limit: what it did outside (e.g. an upload to a store) is unknown.
+    timed_out: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def run_command(attempt: Attempt) -> Outcome:
         sandbox=attempt.sandbox,
     )
     if result.timed_out:
-        return Outcome("failed", f"timed out after {job.timeout_s} s")
+        return Outcome("failed", f"timed out after {job.timeout_s} s", timed_out=True)
     if result.canceled:
         return Outcome("canceled", "canceled while running")
     if result.exit_code != 0:

@@ -76,4 +76,6 @@ def run_lane(attempt: Attempt) -> Outcome:
         out.line("instep: tests: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     for problem in result.problems:
         out.line(f"instep: {redactor(problem)}")
-    return Outcome(result.status, result.reason, result.exit_code, results=results)
+    return Outcome(
+        result.status, result.reason, result.exit_code, results=results, timed_out=result.timed_out
+    )

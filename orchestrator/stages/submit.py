@@ -117,11 +117,20 @@ def _run_lane(attempt: Attempt, release: Any) -> Outcome:
     outcome = outcome or Outcome("failed", f"stage {attempt.job.stage!r} has nothing to run")
     record = recorder(release.platform_id, outcome.status, outcome.reason)
     action_id, status, reason = action.id, outcome.status, outcome.reason
+    if outcome.timed_out:
+        # The lane may have uploaded before it was killed: the store decides, a person settles.
+        status = "timed_out"
+        reason = f"{reason}; {unknown_lane_reason(target)}"
+        outcome = replace(outcome, reason=reason)
 
     def finish(session: Session, job_row: Job, run: Run) -> None:
         lane_finished(session, action_id, status, reason)
         if status in ("succeeded", "failed"):
             record(session, job_row, run)
+        elif status == "timed_out":
+            row = session.get(ReleasePlatform, release.platform_id)
+            if row is not None and row.state == "submitting":
+                row.reason = reason
 
     return replace(outcome, finish_with=finish)
 

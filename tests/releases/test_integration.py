@@ -49,8 +49,8 @@ def token(instep: Instep, role: str, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {clear}"}
 
 
-def run_at_gate(instep: Instep, repo: Repo) -> int:
-    repo.commit({"instep.yml": PIPELINE}, "release pipeline")
+def run_at_gate(instep: Instep, repo: Repo, pipeline: str = PIPELINE) -> int:
+    repo.commit({"instep.yml": pipeline}, "release pipeline")
     instep.cli_json("project", "add", "shop", "--repo", repo.url)
     run_id = instep.cli_json("run", "trigger", "--project", "shop", "--ref", "main")["id"]
     gate = wait_for(
@@ -138,3 +138,39 @@ def test_a_restart_while_the_gate_waits_loses_nothing(instep: Instep, repo: Repo
         )
         assert r.status_code == 200
     assert instep.wait_run(run_id, timeout=120)["status"] == "succeeded"
+
+
+def test_a_submission_lane_killed_at_its_time_limit_leaves_the_outcome_unknown(
+    instep: Instep, repo: Repo
+) -> None:
+    """It may have uploaded before it was killed: it is not called failed (which would invite a
+    second submission), not run again by the retry, and waits for a release manager to settle."""
+    slow = PIPELINE.replace(
+        'run: echo "submitting $INSTEP_RELEASE_VERSION build $INSTEP_BUILD_NUMBER on $INSTEP_PLATFORM"',
+        'run: echo "uploading $INSTEP_RELEASE_VERSION" && sleep 60\n    timeout: 2s',
+    )
+    run_id = run_at_gate(instep, repo, slow)
+    rm = token(instep, "release_manager", "bob")
+    with httpx.Client(base_url=instep.url, timeout=60) as http:
+        release_id = http.post(
+            "/api/releases", json={"project": "shop", "run_id": run_id, "version": "1.0.0"}, headers=rm
+        ).json()["id"]
+        for who in (token(instep, "qa", "quinn"), token(instep, "release_manager", "ana")):
+            assert http.post(f"/api/releases/{release_id}/approve", json={}, headers=who).status_code == 200
+        run = instep.wait_run(run_id, timeout=120)
+        submit = submit_job(instep, run_id)
+        assert run["status"] == "failed" and submit["status"] == "failed", submit
+        log = http.get(f"/api/jobs/{submit['id']}/log", headers=rm).text
+        assert log.count("uploading 1.0.0") == 1, "the lane ran once; the retries held"
+        shown = http.get(f"/api/releases/{release_id}", headers=rm).json()
+        android = shown["platforms"][0]
+        assert android["state"] == "submitting" and "outcome is unknown" in android["reason"], android
+        action = next(a for a in shown["store_actions"] if a["platform"] == "android")
+        assert action["state"] == "unknown" and "timed out after 2 s" in action["reason"], action
+        settled = http.post(
+            f"/api/releases/{release_id}/submissions/android/settle",
+            json={"outcome": "failed", "comment": "nothing reached the store"},
+            headers=rm,
+        )
+        assert settled.status_code == 200, settled.text
+        assert http.get(f"/api/releases/{release_id}", headers=rm).json()["platforms"][0]["state"] == "failed"
