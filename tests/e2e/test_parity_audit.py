@@ -55,17 +55,17 @@ def test_a_person_filters_the_audit_log_and_downloads_the_export(
     server.sign_in(page, "qa")
     page.click("nav >> text=Audit")
     page.wait_for_url("**/audit")
-    assert page.locator("table.audit tbody tr").count() == 10
+    assert page.locator("table.audit-log tbody tr").count() == 10
     page.select_option("select[name=project]", "atlas")
     page.select_option("select[name=action]", "approved")
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**/audit?project=atlas&*action=approved")
-    rows = page.locator("table.audit tbody tr")
+    rows = page.locator("table.audit-log tbody tr")
     assert rows.count() == 2
     assert f"quinn {HOSTILE}" in rows.nth(1).inner_text()
     assert f"comment: screens fine {HOSTILE}" in rows.nth(1).inner_text()
     assert page.locator("main img").count() == 0
-    page.click("table.audit tbody tr >> nth=0 >> a")
+    page.click("table.audit-log tbody tr >> nth=0 >> a")
     page.wait_for_url(f"**/releases/{server.parity.releases['4.2.0']}")
 
     page.go_back()
