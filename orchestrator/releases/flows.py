@@ -48,6 +48,37 @@ def policy_of(ctx: Context, run: Run) -> ReleaseSpec:
     return policy
 
 
+def default_branch_policy(ctx: Context, project: Project) -> tuple[ReleaseSpec, str]:
+    """The `release:` section of instep.yml at the head of the project's default branch (read
+    bounded), and where it was read; ReleaseRefused when it cannot be read."""
+    from orchestrator.pipeline import spec_at
+    from orchestrator.projects import clone_url
+    from orchestrator.spec import SpecError
+    from orchestrator.workspaces import WorkspaceError, ensure_commit, fetch_ref
+
+    try:
+        url = clone_url(project, ctx.sealer)
+        sha = fetch_ref(ctx.settings.mirrors_dir, project.id, url, project.default_branch)
+        spec = spec_at(ensure_commit(ctx.settings.mirrors_dir, project.id, url, sha), sha)
+    except (WorkspaceError, SpecError) as exc:
+        raise service.ReleaseRefused(
+            f"cannot read the release policy ({SPEC_PATH} on {project.default_branch} of {project.name}): {exc}"
+        ) from None
+    where = f"{SPEC_PATH} at {project.default_branch} ({sha[:12]})"
+    return (spec.release if spec is not None and spec.release is not None else ReleaseSpec()), where
+
+
+def guarded_policy(ctx: Context, run: Run) -> ReleaseSpec:
+    """The run's release policy, except which refs may use store credentials: those come from the
+    default branch's instep.yml (spelled out), so a pushed branch cannot declare itself protected."""
+    from orchestrator.job_environment import protected_refs
+
+    policy = policy_of(ctx, run)
+    trusted, _where = default_branch_policy(ctx, run.project)
+    patterns = protected_refs(run.project.default_branch, trusted.protected_refs, trusted.from_tags)
+    return policy.model_copy(update={"protected_refs": patterns})
+
+
 def cut(
     ctx: Context,
     session: Session,
@@ -67,7 +98,7 @@ def cut(
         run_id=run_id,
         version=version,
         who=who,
-        policy=policy_of(ctx, run),
+        policy=guarded_policy(ctx, run),
         exists=ctx.store.exists,
         project=project,
         now=now,

@@ -46,8 +46,8 @@ class Releases:
                 s.commit()
         return {"Authorization": f"Bearer {self.people[key]}"}
 
-    def commit(self, pipeline: str) -> str:
-        self.sha = self.repo.commit({"instep.yml": pipeline}, "pipeline")
+    def commit(self, pipeline: str, branch: str = "main") -> str:
+        self.sha = self.repo.commit({"instep.yml": pipeline}, "pipeline", branch=branch)
         return self.sha
 
     def run_at_gate(

@@ -83,10 +83,11 @@ class Shipping:
         version: str = "4.2.0",
         rollout: str | None = None,
         extra: str = "",
+        branch: str = "main",
     ) -> int:
         """A release cut, signed off and approved: its platforms are ready to submit."""
         kwargs: dict[str, Any] = {"rollout": rollout} if rollout else {}
-        self.releases.commit(pipeline(self.sim.url, extra=extra, **kwargs))
+        self.releases.commit(pipeline(self.sim.url, extra=extra, **kwargs), branch=branch)
         run_id = self.releases.run_at_gate(ref=ref)
         self._add_bundle(run_id)
         r = self.releases.cut(run_id, version)

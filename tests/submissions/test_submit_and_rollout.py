@@ -184,6 +184,24 @@ def test_a_release_of_an_unprotected_branch_gets_no_store_credentials(
         assert str(value) not in shown
 
 
+def test_a_branch_cannot_declare_itself_protected(shipping: Shipping, tmp_path: Path) -> None:
+    """Which refs get store credentials is read from the default branch, not the released commit."""
+    from tests.submissions.conftest import pipeline
+
+    shipping.releases.commit(pipeline(shipping.sim.url))  # main protects main (the default)
+    sneaky = '  protected_refs: ["refs/heads/feature/*"]\n'
+    release_id = shipping.approved_release(
+        ref="refs/heads/feature/sneaky", extra=sneaky, branch="feature/sneaky"
+    )
+    seen = len(shipping.sim.requests())
+    result, _ = shipping.submit(release_id, "android", tmp_path)
+    assert result.status == "failed"
+    assert "refs/heads/feature/sneaky, which is not a protected ref (refs/heads/main)" in (
+        result.reason or ""
+    )
+    assert len(shipping.sim.requests()) == seen  # nothing reached the store
+
+
 def test_a_web_rollback_halt_reaches_the_store(shipping: Shipping, tmp_path: Path) -> None:
     from orchestrator.releases.models import ReleasePlatform
     from orchestrator.releases.service import System
