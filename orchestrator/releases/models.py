@@ -99,7 +99,12 @@ class AuditEvent(Base):
     """Append-only: who (in which role) did what to which release, and when."""
 
     __tablename__ = "release_audit"
-    __table_args__ = (Index("ix_release_audit_release", "release_id", "id"),)
+    __table_args__ = (
+        Index("ix_release_audit_release", "release_id", "id"),
+        # The audit log's filters (orchestrator/releases/audit.py), newest first.
+        Index("ix_release_audit_project", "project_id", "id"),
+        Index("ix_release_audit_person", "person", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
