@@ -41,7 +41,9 @@ def parity_page(
 ) -> Response:
     with _ctx(request).db.read_session() as session:
         projects = [p.name for p in project_service.list_projects(session)]
-        chosen = project or None
+        chosen = (project or "").strip() or None
+        if chosen is not None and not chosen.isprintable():
+            raise HTTPException(400, "project must be a project's name (printable text)")
         names = [chosen] if chosen else projects[:MAX_BOARDS]
         try:
             boards_shown: list[dict[str, Any]] = [boards.board(session, name) for name in names]

@@ -80,6 +80,8 @@ def test_a_project_with_nothing_recorded_and_an_unknown_project(site: Site, pari
     assert ">shop</h2>" in everything
     r = client.get("/parity", params={"project": "nope"})
     assert r.status_code == 404 and "no project named &#39;nope&#39;" in r.text
+    r = client.get("/parity", params={"project": "a\x00b"})
+    assert r.status_code == 400 and "project must be a project&#39;s name" in r.text
 
 
 def test_audit_lists_every_event_newest_first_and_filters(site: Site, parity: ParitySeeded) -> None:
