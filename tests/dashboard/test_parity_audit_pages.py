@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -28,7 +29,7 @@ def rows(html: str, css_class: str) -> list[str]:
     """The text of each table body row of the table with `css_class`, tags stripped."""
     table = re.search(rf'<table class="{css_class}[^"]*">(.*?)</table>', html, re.S)
     assert table, f"no table {css_class}"
-    body = table.group(1).split("<tbody>")[1]
+    body = "".join(part.split("</tbody>")[0] for part in table.group(1).split("<tbody>")[1:])
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r)).strip() for r in body.split("</tr>")[:-1]]
 
 
@@ -82,6 +83,26 @@ def test_a_project_with_nothing_recorded_and_an_unknown_project(site: Site, pari
     assert r.status_code == 404 and "no project named &#39;nope&#39;" in r.text
     r = client.get("/parity", params={"project": "a\x00b"})
     assert r.status_code == 400 and "project must be a project&#39;s name" in r.text
+
+
+def test_pages_carry_no_inline_script_or_style(site: Site, parity: ParitySeeded) -> None:
+    client = site.signed_in("qa")
+    for path in ("/parity", "/parity?project=atlas", "/audit"):
+        r = client.get(path)
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", r.text), path
+        assert not [a for a in _attributes(r.text) if a == "style" or a.startswith("on")], path
+
+
+def _attributes(html: str) -> list[str]:
+    names: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            names.extend(name for name, _ in attrs)
+
+    Parser().feed(html)
+    return names
 
 
 def test_audit_lists_every_event_newest_first_and_filters(site: Site, parity: ParitySeeded) -> None:
