@@ -23,7 +23,6 @@ from orchestrator.spec.release import ReleaseSpec
 
 PLATFORMS = ("ios", "android")
 ENDED = ("canceled", "superseded")
-SPEC_PATH = "instep.yml"
 PARITY_CHECK = "web_parity"
 RECENT_RELEASES = 20
 
@@ -193,22 +192,13 @@ class PolicyUnavailable(service.ParityError):
 
 def default_branch_policy(ctx: Context, project: Project) -> tuple[ReleaseSpec, str]:
     """The `release:` section of instep.yml at the head of the project's default branch."""
-    from orchestrator.projects import clone_url
-    from orchestrator.spec import SpecError, parse_spec
-    from orchestrator.workspaces import WorkspaceError, ensure_commit, fetch_ref, read_file_at
+    from orchestrator.releases import flows
+    from orchestrator.releases.service import ReleaseRefused
 
     try:
-        url = clone_url(project, ctx.sealer)
-        sha = fetch_ref(ctx.settings.mirrors_dir, project.id, url, project.default_branch)
-        mirror = ensure_commit(ctx.settings.mirrors_dir, project.id, url, sha)
-        text = read_file_at(mirror, sha, SPEC_PATH)
-        spec = parse_spec(text, SPEC_PATH) if text is not None else None
-    except (WorkspaceError, SpecError) as exc:
-        raise PolicyUnavailable(
-            f"cannot read the release policy ({SPEC_PATH} on {project.default_branch} of {project.name}): {exc}"
-        ) from None
-    where = f"{SPEC_PATH} at {project.default_branch} ({sha[:12]})"
-    return (spec.release if spec is not None and spec.release is not None else ReleaseSpec()), where
+        return flows.default_branch_policy(ctx, project)
+    except ReleaseRefused as exc:
+        raise PolicyUnavailable(str(exc)) from None
 
 
 def can_i_ship(
