@@ -84,17 +84,22 @@ def compact(details: dict[str, Any]) -> str:
 Text = Annotated[str | None, Query(max_length=300)]
 
 
+def page_filters(
+    project: Text = None, release: Text = None, person: Text = None, action: Text = None
+) -> audit.AuditFilters:
+    return filters_of(project, release, person, action)
+
+
+Filters = Annotated[audit.AuditFilters, Depends(page_filters)]
+
+
 @router.get("/audit")
 def audit_page(
     request: Request,
     actor: PageActor,
-    project: Text = None,
-    release: Text = None,
-    person: Text = None,
-    action: Text = None,
+    filters: Filters,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    filters = filters_of(project, release, person, action)
     with _ctx(request).db.read_session() as session:
         projects = [p.name for p in project_service.list_projects(session)]
         actions = audit.actions(session)
@@ -121,14 +126,10 @@ def audit_page(
 def audit_export(
     request: Request,
     actor: PageActor,
-    project: Text = None,
-    release: Text = None,
-    person: Text = None,
-    action: Text = None,
+    filters: Filters,
 ) -> Response:
     """Every matching event, newest first, as a downloaded JSON array; past MAX_EXPORT events the
     newest MAX_EXPORT, with `X-Instep-Truncated` saying so."""
-    filters = filters_of(project, release, person, action)
     with _ctx(request).db.read_session() as session:
         entries = _query(session, filters, None, audit.MAX_EXPORT + 1)
         events = [e.to_json() for e in entries[: audit.MAX_EXPORT]]

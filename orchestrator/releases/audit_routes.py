@@ -3,8 +3,7 @@ newest first. Validate, check the role, call `audit.query`, shape the answer."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 from orchestrator.actors import Actor, require_actor
 from orchestrator.api.deps import MAX_ID, BeforeId, ReadSessionDep
 from orchestrator.releases import audit
+from orchestrator.releases.routes import AuditOut
 
 router = APIRouter(tags=["audit"])
 # The same readers as a release's own trail (GET /api/releases/{id}/audit).
@@ -20,17 +20,12 @@ Reader = Annotated[Actor, Depends(require_actor())]
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 
-class AuditEntryOut(BaseModel):
-    id: int
+class AuditEntryOut(AuditOut):
+    """An audit event with the project and release it belongs to."""
+
     project: str
     release_id: int | None
     release_version: str | None
-    person: str
-    role: str
-    action: str
-    subject: str
-    details: dict[str, Any]
-    at: datetime
 
 
 class AuditPage(BaseModel):
