@@ -6,12 +6,11 @@ approvals with hostile comments, and a project "quiet" with nothing recorded."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from orchestrator.artifacts import ArtifactStore
-from orchestrator.db.models import Artifact, Job, Run, utcnow
+from orchestrator.db.models import Job, Run, utcnow
 from orchestrator.db.session import Database
 from orchestrator.parity import service as parity
 from orchestrator.projects import create_project
@@ -20,6 +19,7 @@ from orchestrator.releases import settlement
 from orchestrator.runs import create_run
 from orchestrator.sealing import Sealer
 from orchestrator.spec.release import ReleaseSpec
+from tests.releases.builds import add_build_file
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 POLICY = {"parity": {"environment": "production", "requires_api": ">=2025-11"}}
@@ -67,20 +67,7 @@ def _run_at_gate(session, store: ArtifactStore, project, sha: str) -> Run:  # ty
     for p in ("android", "ios"):
         _job(session, run, f"unit:{p}", "unit", p, "succeeded", [])
         build = _job(session, run, f"build:{p}", "build", p, "succeeded", [f"unit:{p}"])
-        data = f"{p} bundle {sha}".encode()
-        key = f"runs/{run.id}/jobs/{build.id}/attempt-1/files/app-{p}.tar.gz"
-        store.put_bytes(key, data)
-        session.add(
-            Artifact(
-                run_id=run.id,
-                job_id=build.id,
-                name=f"build:{p}/app-{p}.tar.gz",
-                kind="file",
-                store_key=key,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-            )
-        )
+        add_build_file(session, store, build, f"app-{p}.tar.gz", f"{p} bundle {sha}".encode())
         _job(session, run, f"gate:{p}", "gate", p, "waiting", [f"build:{p}"])
         _job(session, run, f"submit:{p}", "submit", p, "pending", [f"gate:{p}"])
     session.flush()

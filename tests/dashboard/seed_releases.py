@@ -7,7 +7,6 @@ first stage (1 %)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +17,7 @@ from sqlalchemy import select
 
 from orchestrator.actors import Actor
 from orchestrator.context import Context
-from orchestrator.db.models import Artifact, Job, utcnow
+from orchestrator.db.models import Job, utcnow
 from orchestrator.projects import create_project, get_project
 from orchestrator.releases import flows
 from orchestrator.releases.models import ReleasePlatform
@@ -32,6 +31,7 @@ from stores.simulator import make_test_bundle
 from stores.simulator.server import DEFAULT_PACKAGE
 from tests.conftest import Repo
 from tests.dashboard.seed import XSS
+from tests.releases.builds import add_build_file
 
 PROJECT = "wallet"
 ROLLING = "1.2.0"
@@ -99,19 +99,7 @@ def run_at_gate(ctx: Context, sha: str, platforms: tuple[str, ...], build_number
                 if p == "android"
                 else ("app-ios.txt", f"ios build {build_number}".encode())
             )
-            key = f"runs/{run.id}/jobs/{build.id}/attempt-1/files/{name}"
-            ctx.store.put_bytes(key, data)
-            s.add(
-                Artifact(
-                    run_id=run.id,
-                    job_id=build.id,
-                    name=f"build:{p}/{name}",
-                    kind="file",
-                    store_key=key,
-                    size=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                )
-            )
+            add_build_file(s, ctx.store, build, name, data)
             _job(s, run.id, f"gate:{p}", p, "waiting", [f"build:{p}"])
             _job(s, run.id, f"submit:{p}", p, "pending", [f"gate:{p}"])
         s.commit()

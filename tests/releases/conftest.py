@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from orchestrator.db.models import Artifact, Job, utcnow
+from orchestrator.db.models import Job, utcnow
 from orchestrator.projects import create_project, get_project
 from orchestrator.runs import create_run
 from orchestrator.sealing import Sealer
 from orchestrator.tokens import create_token
 from tests.conftest import Repo
 from tests.orchestrator.conftest import Api
+from tests.releases.builds import add_build_file
 
 PIPELINE = """version: 1
 platforms: {android: {}, ios: {}}
@@ -74,35 +75,10 @@ class Releases:
                 job = self._job(s, run.id, f"build:{p}", "build", p, build, [f"unit:{p}"], built_at)
                 job.spec = {"lane": "build", "build_number": 41 if p == "android" else 7}
                 if artifacts and build == "succeeded":
-                    key = f"runs/{run.id}/jobs/{job.id}/attempt-1/files/app-{p}.tar.gz"
-                    data = f"{p} bundle".encode()
-                    ctx.store.put_bytes(key, data)
-                    import hashlib
-
+                    add_build_file(s, ctx.store, job, f"app-{p}.tar.gz", f"{p} bundle".encode())
                     for extra in (".instep-artifacts", "fastlane-report/report.xml"):
                         # What a lane leaves beside its outputs: not part of the candidate.
-                        s.add(
-                            Artifact(
-                                run_id=run.id,
-                                job_id=job.id,
-                                name=f"build:{p}/{extra}",
-                                kind="file",
-                                store_key=key,
-                                size=1,
-                                sha256="0" * 64,
-                            )
-                        )
-                    s.add(
-                        Artifact(
-                            run_id=run.id,
-                            job_id=job.id,
-                            name=f"build:{p}/app-{p}.tar.gz",
-                            kind="file",
-                            store_key=key,
-                            size=len(data),
-                            sha256=hashlib.sha256(data).hexdigest(),
-                        )
-                    )
+                        add_build_file(s, ctx.store, job, extra, b"x")
             if per_platform_gate:
                 for p in platforms:
                     self._job(s, run.id, f"gate:{p}", "gate", p, gate, [f"build:{p}"], None)

@@ -4,7 +4,6 @@ credentials as the project's sealed store secrets."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from orchestrator.db.models import Artifact, Job
+from orchestrator.db.models import Job
 from orchestrator.projects import get_project, update_secrets
 from orchestrator.releases.models import ReleasePlatform
 from stores.simulator import make_test_bundle
 from stores.simulator.server import DEFAULT_APP_ID, DEFAULT_PACKAGE
+from tests.releases.builds import add_build_file
 from tests.releases.conftest import Releases, releases  # noqa: F401  (fixture)
 from tests.stores.conftest import Sim, full_sim  # noqa: F401  (fixture)
 
@@ -106,20 +106,7 @@ class Shipping:
             job = s.scalar(select(Job).where(Job.run_id == run_id, Job.key == "build:android"))
             assert job is not None
             job.spec = {"lane": "build", "build_number": ANDROID_BUILD}
-            data = make_test_bundle(ANDROID_BUILD, "4.2.0")
-            key = f"runs/{run_id}/jobs/{job.id}/attempt-1/files/app.aab"
-            ctx.store.put_bytes(key, data)
-            s.add(
-                Artifact(
-                    run_id=run_id,
-                    job_id=job.id,
-                    name="build:android/app.aab",
-                    kind="file",
-                    store_key=key,
-                    size=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                )
-            )
+            add_build_file(s, ctx.store, job, "app.aab", make_test_bundle(ANDROID_BUILD, "4.2.0"))
             s.commit()
 
     def platform_id(self, release_id: int, platform: str) -> int:
