@@ -39,8 +39,12 @@ def layout(tmp_path: Path) -> dict[str, Path]:
 
 
 def _run(layout: dict[str, Path], script: str, env: dict[str, str] | None = None) -> tuple[int | None, str]:
+    # The Python environment stays visible as the job sandbox keeps it (a CI clone may live in /tmp).
     box = Sandbox(
-        find_bwrap() or "bwrap", writable=(layout["workspace"], layout["artifacts"]), hidden=(layout["home"],)
+        find_bwrap() or "bwrap",
+        writable=(layout["workspace"], layout["artifacts"]),
+        hidden=(layout["home"],),
+        visible=(Path(sys.prefix),),
     )
     lines: list[str] = []
     result = run_process(
