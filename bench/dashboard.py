@@ -8,7 +8,7 @@
    job log over server-sent events, against the same pushes with no viewer.
    Target: p50 and p99 slower by at most 10 %.
 
-    python bench/dashboard.py [--repeat 30] [--viewers 50] [--rate 20] [--seconds 8] [--rounds 3]
+    python bench/dashboard.py [--repeat 30] [--viewers 50] [--rate 20] [--seconds 8] [--rounds 5]
 
 Everything talks to 127.0.0.1 only, and every loop is bounded in count and time."""
 
@@ -404,7 +404,7 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=8, help="length of each phase")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=["render", "live"], default=None)
     parser.add_argument("--viewers-process", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
