@@ -34,7 +34,8 @@ for _ in $(seq 1 150); do
 done
 
 export INSTEP_TOKEN="$("$INSTEP" token create --role admin --name demo)"
-INSTEP_BIN="$INSTEP" bash "$ROOT/scripts/demo-users.sh"   # one dashboard login per role
+LOGINS="$(INSTEP_BIN="$INSTEP" bash "$ROOT/scripts/demo-users.sh")"   # one dashboard login per role
+printf '%s\n' "$LOGINS"
 
 GIT="$INSTEP_HOME/git"
 BARE="$GIT/acme/sample-app.git"
@@ -135,6 +136,12 @@ source "$ROOT/scripts/demo-stores.sh"
 "$INSTEP" run show "$RUN"
 
 cat <<MSG
+
+$LOGINS
+  run            $INSTEP_URL/runs/$RUN   (its jobs and live logs)
+  review         $INSTEP_URL/runs/$RUN/review   (QA: approve or reject the screenshot changes)
+  releases       $INSTEP_URL/releases   (release managers: checklists, approvals, rollout controls)
+  web parity     $INSTEP_URL/parity      audit log  $INSTEP_URL/audit
 
 demo: run $RUN $STATUS
   API            $INSTEP_URL/api/runs/$RUN   (send Authorization: Bearer \$INSTEP_TOKEN)

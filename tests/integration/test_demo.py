@@ -30,6 +30,8 @@ def test_demo_pushes_the_sample_app_and_its_run_succeeds(tmp_path: Path) -> None
     assert proc.returncode == 0, out[-4000:]
     assert "instep: run 1 queued for refs/heads/main" in out, "the post-receive hook notified Instep"
     assert "demo: dashboard  http://" in out and "demo-release-manager" in out, "a dashboard login per role"
+    summary = out[out.rindex("demo: dashboard  http://") :]  # the logins again at the end, with the pages
+    assert "demo-qa" in summary and "/runs/1/review" in summary and "/releases" in summary, summary[:2000]
     assert "instep: tests: 0 error, 0 failed, 6 passed, 0 skipped" in out, (
         "the test lane's JUnit report was read"
     )
