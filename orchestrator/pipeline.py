@@ -14,7 +14,13 @@ from orchestrator.scheduler import advance, apply_plan, fail_planning
 from orchestrator.spec import PipelineSpec, SpecError, parse_spec_bytes
 from orchestrator.spec.document import size_issue
 from orchestrator.spec.limits import MAX_FILE_BYTES
-from orchestrator.workspaces import FileTooLarge, WorkspaceError, ensure_commit, read_bytes_at
+from orchestrator.workspaces import (
+    FileTooLarge,
+    WorkspaceError,
+    commit_message,
+    ensure_commit,
+    read_bytes_at,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,7 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
         return
     try:
         mirror = ensure_commit(ctx.settings.mirrors_dir, project_id, repo_url, sha)
+        _record_message(ctx, run_id, commit_message(mirror, sha))
         spec = spec_at(mirror, sha, _known_devices(ctx))
         if spec is None:
             raise _PlanningFailed(f"no {SPEC_PATH} at the root of commit {sha[:12]}")
@@ -82,6 +89,17 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
     with ctx.db.session() as s:
         fail_planning(s, run_id, reason)
         s.commit()
+
+
+def _record_message(ctx: Context, run_id: int, message: str | None) -> None:
+    """Keep the commit's message with the run (shown in lists and searched by the text filter)."""
+    if message is None:
+        return
+    with ctx.db.session() as s:
+        run = s.get(Run, run_id)
+        if run is not None and run.message is None:
+            run.message = message
+            s.commit()
 
 
 def _spec_reason(exc: SpecError) -> str:

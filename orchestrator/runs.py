@@ -197,7 +197,7 @@ def list_runs(
     text: str | None = None,
 ) -> list[Run]:
     """Newest first; page with `before_id` (the last id of the previous page). `text` matches
-    part of the ref, sha, reason or author."""
+    part of the ref, sha, commit message, reason or author."""
     query = select(Run).options(selectinload(Run.project)).order_by(Run.id.desc())
     if project is not None:
         query = query.where(Run.project_id == project.id)
@@ -210,7 +210,12 @@ def list_runs(
     if text:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
-            or_(*(col.ilike(like, escape="\\") for col in (Run.ref, Run.sha, Run.reason, Run.created_by)))
+            or_(
+                *(
+                    col.ilike(like, escape="\\")
+                    for col in (Run.ref, Run.sha, Run.message, Run.reason, Run.created_by)
+                )
+            )
         )
     return list(session.scalars(query.limit(max(1, min(limit, MAX_PAGE)))))
 
@@ -237,6 +242,7 @@ def rerun_failed(session: Session, run: Run, created_by: str | None = None) -> R
     except JobSpecError as exc:
         raise RunError(f"run {run.id} cannot be rerun: {exc}") from None
     new = create_run(session, run.project, trigger="rerun", ref=run.ref, sha=run.sha, created_by=created_by)
+    new.message = run.message
     now = utcnow()
     for old, plan in zip(run.jobs, plans, strict=True):
         job = Job(run_id=new.id, **plan.row(), status="pending")

@@ -98,6 +98,18 @@ def resolve_ref(mirror: Path, ref: str) -> str:
     return _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=mirror).strip()
 
 
+MAX_MESSAGE = 4000  # characters of a commit message kept with its run
+
+
+def commit_message(mirror: Path, sha: str) -> str | None:
+    """The commit's message (at most MAX_MESSAGE characters), or None when git cannot say."""
+    try:
+        text = _git(["log", "-1", "--format=%B", sha, "--"], cwd=mirror)
+    except WorkspaceError:
+        return None
+    return text.strip()[:MAX_MESSAGE] or None
+
+
 def fetch_ref(mirrors_dir: Path, project_id: int, repo_url: str, ref: str) -> str:
     """Fetch the mirror and return the SHA of `ref` (branch name, tag or full ref)."""
     mirror = mirrors_dir / f"project-{project_id}.git"

@@ -35,6 +35,7 @@ def run_out(run: Run) -> RunOut:
         trigger=run.trigger,
         ref=run.ref,
         sha=run.sha,
+        message=run.message,
         status=run.status,
         reason=run.reason,
         cancel_requested=run.cancel_requested,

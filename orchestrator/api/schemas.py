@@ -93,6 +93,7 @@ class RunOut(BaseModel):
     trigger: str
     ref: str
     sha: str
+    message: str | None = Field(description="the commit's message (read from git when the run is planned)")
     status: str
     reason: str | None
     cancel_requested: bool

@@ -128,6 +128,8 @@ class Run(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # When its plan message was last sent (the sweeper re-sends a queued run's lost message).
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The commit's message (read from git when the run is planned; at most MAX_MESSAGE chars).
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     project: Mapped[Project] = relationship(back_populates="runs")
     jobs: Mapped[list[Job]] = relationship(back_populates="run", order_by="Job.id")

@@ -93,6 +93,7 @@ def seed(db: Database, store: ArtifactStore, logs: LogBus, secret_key: str, xss:
         #    carry the same hostile text.
         ref = f"refs/heads/feature/{XSS}" if xss else "refs/heads/feature/login"
         run = create_run(s, project, trigger="push", ref=ref, sha="b" * 40, created_by=XSS if xss else "dev")
+        run.message = f"Fix checkout {XSS}\n\nThe body of the message." if xss else "Fix checkout"
         unit = _job(s, run, "unit-android", "unit", "lane", "android")
         build = _job(s, run, "build-android", "build", "lane", "android", needs=["unit-android"])
         advance(s, run.id)

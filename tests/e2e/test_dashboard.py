@@ -58,14 +58,16 @@ def test_hostile_text_renders_as_text_and_no_dialog_fires(dashboard: Dashboard, 
     dashboard.sign_in(page, "qa")
     s = dashboard.seeded
     visible = "<img src=x onerror=alert(1)>"
-    checks = {
-        "/runs": "feature/" + XSS,  # branch name and author
-        f"/runs/{s.runs['failed']}": "test_checkout " + XSS,  # test name
-        f"/jobs/{s.jobs['unit']}": XSS,  # log line (stored log)
-        f"/runs/{s.runs['review']}/review": "promo " + XSS,  # screen name
-        f"/comparisons/{s.comparisons['promo']}": "promo " + XSS,
-    }
-    for path, text in checks.items():
+    checks = [
+        ("/runs", "feature/" + XSS),  # branch name and author
+        ("/runs", "Fix checkout " + XSS),  # commit message (its first line)
+        (f"/runs/{s.runs['failed']}", "test_checkout " + XSS),  # test name
+        (f"/runs/{s.runs['failed']}", "Fix checkout " + XSS),  # commit message
+        (f"/jobs/{s.jobs['unit']}", XSS),  # log line (stored log)
+        (f"/runs/{s.runs['review']}/review", "promo " + XSS),  # screen name
+        (f"/comparisons/{s.comparisons['promo']}", "promo " + XSS),
+    ]
+    for path, text in checks:
         response = page.goto(f"{dashboard.url}{path}")
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path

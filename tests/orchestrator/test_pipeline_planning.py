@@ -119,3 +119,31 @@ def test_a_commit_without_a_pipeline_says_so(api: Api, repo: Repo, tmp_path: Pat
     status, reason, _ = planned(api, queued_run(api, repo, {"README.md": "hello\n"}))
     assert status == "failed" and reason is not None
     assert reason.startswith("no instep.yml at the root of commit ")
+
+
+def test_the_commit_message_is_kept_with_the_run_searchable_and_carried_to_a_rerun(
+    api: Api, repo: Repo
+) -> None:
+    from orchestrator.runs import list_runs, rerun_failed
+
+    text = HEADER + "  unit: {run: make test}\n"
+    (repo.work / "instep.yml").write_text(text)
+    repo.commit({}, "Fix the checkout total\n\nRounding happened twice.")
+    with api.ctx.db.session() as s:
+        project = create_project(s, sealer=api.ctx.sealer, name="shop", repo_url=repo.url)
+        sha = repo.commit({"instep.yml": text + "  lint: {run: make lint}\n"}, "Add <b>lint</b> & more")
+        first = create_run(s, project, trigger="push", ref="refs/heads/main", sha=sha)
+        s.commit()
+        run_id = first.id
+    planned(api, run_id)
+    shown = api.client.get(f"/api/runs/{run_id}", headers=api.as_("developer")).json()
+    assert shown["message"] == "Add <b>lint</b> & more"
+    with api.ctx.db.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        assert [r.id for r in list_runs(s, text="<b>LINT</b>")] == [run_id]
+        assert list_runs(s, text="rounding") == []
+        run.status = "failed"  # as if its jobs had failed: a rerun is allowed
+        again = rerun_failed(s, run, created_by="dev")
+        s.commit()
+        assert again.message == "Add <b>lint</b> & more"
