@@ -8,79 +8,25 @@ Everything talks to 127.0.0.1 only, and every loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
-import threading
-import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.webhooks import sign  # noqa: E402
+from bench.pushes import PIPELINE, percentile, send_pushes  # noqa: E402
 from tests.conftest import Repo  # noqa: E402
 from tests.integration.harness import Instep, wait_for  # noqa: E402
-
-# Pushes land on a branch the pipeline does not build, so the benchmark measures the webhook path
-# and planning, not 1,500 builds on a 2-core machine.
-WEBHOOK_PIPELINE = (
-    'version: 1\ntriggers: {branches: ["main"]}\nplatforms: {android: {}}\nstages:\n  unit: {run: "true"}\n'
-)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def bench_webhooks(instep: Instep, repo: Repo, rate: float, seconds: float) -> dict[str, float]:
     secret = instep.cli_json("project", "add", "bench", "--repo", repo.url)["webhook_secret"]
-    sha = repo.commit({"instep.yml": WEBHOOK_PIPELINE}, branch="bench")
+    sha = repo.commit({"instep.yml": PIPELINE}, branch="bench")
     total = int(rate * seconds)
-    latencies: list[float] = []
-    statuses: list[int] = []
-    lock = threading.Lock()
-    client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
-
-    def push(i: int) -> None:
-        body = json.dumps(
-            {
-                "ref": "refs/heads/bench",
-                "before": "0" * 40,
-                "after": sha,
-                "repository": {"full_name": "acme/shop"},
-                "pusher": {"name": "bench"},
-            }
-        ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": sign(secret, body),
-        }
-        started = time.perf_counter()
-        r = client.post(f"{instep.url}/api/webhooks/github", content=body, headers=headers)
-        elapsed = time.perf_counter() - started
-        with lock:
-            latencies.append(elapsed)
-            statuses.append(r.status_code)
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        for i in range(total):
-            # Open-loop: send on schedule whatever the previous answers took.
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(push, i)
-    client.close()
+    latencies, statuses = send_pushes(instep.url, secret, sha, rate, seconds)
     created = sum(1 for s in statuses if s == 201)
 
     def all_recorded() -> bool:
