@@ -114,6 +114,8 @@ def show(run_id: int, url: str | None, token: str | None, as_json: bool) -> None
         f"run {data['id']} #{data['number']} {data['project']} {data['ref']} {data['sha'][:12]}: "
         f"{data['status']}"
     )
+    if data.get("message"):
+        click.echo(f"commit: {data['message'].splitlines()[0]}")
     if data["reason"]:
         click.echo(f"reason: {data['reason']}")
     if data["jobs"]:

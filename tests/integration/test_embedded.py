@@ -110,6 +110,7 @@ def test_a_push_webhook_becomes_a_finished_run_with_logs_and_artifacts(instep: I
 
     shown = instep.cli("run", "show", str(run_id)).stdout
     assert "succeeded" in shown and "build:android" in shown
+    assert "commit: add pipeline" in shown
     logs = instep.cli("run", "logs", str(run_id), "--follow").stdout
     assert "==> unit:ios" in logs and "unit tests on ios" in logs and f"run {run_id} succeeded" in logs
     assert "s3cr3t-api-key" not in logs
