@@ -8,7 +8,7 @@
    job log over server-sent events, against the same pushes with no viewer.
    Target: p50 and p99 slower by at most 10 %.
 
-    python bench/dashboard.py [--repeat 30] [--viewers 50] [--rate 20] [--seconds 8] [--rounds 5]
+    python bench/dashboard.py [--repeat 30] [--viewers 50] [--rate 20] [--seconds 8] [--rounds 10]
 
 Everything talks to 127.0.0.1 only, and every loop is bounded in count and time."""
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import re
 import statistics
 import subprocess
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image, ImageDraw  # noqa: E402
 
 from bench.pushes import PIPELINE, percentile, send_pushes  # noqa: E402
+from dashboard.livelogs import BATCH as LIVE_BATCH  # noqa: E402
 from tests.conftest import Repo, make_settings  # noqa: E402
 from tests.integration.harness import Instep  # noqa: E402
 
@@ -238,9 +240,12 @@ def _pushes(instep: Instep, secret: str, sha: str, rate: float, seconds: float) 
 
 async def _viewers(url: str, cookie: str, job_id: int, count: int, seconds: float) -> None:
     """Run in a process of its own (so the viewers' parsing never competes with the pushes for
-    this process's GIL): `count` SSE viewers of one job's log; prints `ready` once each got
-    lines, then the number of events received when a line arrives on stdin (or `seconds` pass)."""
+    this process's GIL): `count` SSE viewers of one job's log, each from its first line; prints
+    `ready` once every viewer has caught up with the log (the backlog they all fetch on opening is
+    not part of following it), then the number of events received when a line arrives on stdin
+    (or `seconds` pass)."""
     seen = [0] * count
+    caught_up = [False] * count
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(10, read=60),
         cookies={"instep_session": cookie},
@@ -248,17 +253,25 @@ async def _viewers(url: str, cookie: str, job_id: int, count: int, seconds: floa
     ) as client:
 
         async def one(n: int) -> None:
+            last_id = first = None
             async with client.stream("GET", f"{url}/live/jobs/{job_id}/log?max_seconds={seconds + 30}") as r:
                 async for line in r.aiter_lines():
                     if line.startswith("id:"):
                         seen[n] += 1
+                        last_id = int(line[3:].strip())
+                    elif line.startswith("data:") and (found := re.search(r'"from": (\d+)', line)):
+                        first = int(found.group(1))
+                    elif not line and last_id is not None and first is not None:
+                        # A batch shorter than a full one reached the end of the log.
+                        caught_up[n] = caught_up[n] or last_id - first + 1 < LIVE_BATCH
 
         tasks = [asyncio.create_task(one(n)) for n in range(count)]
         stop = asyncio.ensure_future(asyncio.to_thread(sys.stdin.readline))  # the parent says when
         deadline = time.monotonic() + seconds
         ready = False
         while time.monotonic() < deadline and not stop.done():
-            if not ready and all(seen):
+            if not ready and all(caught_up):
+                await asyncio.sleep(1.0)  # one more interval: every viewer is following now
                 print("ready", flush=True)
                 ready = True
             await asyncio.sleep(0.1)
@@ -266,6 +279,12 @@ async def _viewers(url: str, cookie: str, job_id: int, count: int, seconds: floa
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     print(f"events {sum(seen)}", flush=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its waited-for children (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_live(viewers: int, rate: float, seconds: float, rounds: int) -> None:
@@ -312,9 +331,13 @@ def bench_live(viewers: int, rate: float, seconds: float, rounds: int) -> None:
             base: list[float] = []
             watched: list[float] = []
             lines = 0
+            server = next(proc for name, proc, _log in instep.procs if name == "serve").pid
+            cpu = {"server, no viewers": 0.0, "server, viewers": 0.0, "viewers' own process": 0.0}
             try:
                 for _round in range(rounds):
+                    before = _cpu_seconds(server)
                     base += _pushes(instep, secret, sha, rate, seconds)
+                    cpu["server, no viewers"] += _cpu_seconds(server) - before
                     viewer_proc = subprocess.Popen(
                         [
                             sys.executable,
@@ -334,7 +357,10 @@ def bench_live(viewers: int, rate: float, seconds: float, rounds: int) -> None:
                         assert viewer_proc.stdout is not None
                         first = viewer_proc.stdout.readline().strip()
                         assert first == "ready", f"viewers did not start: {first!r}"
+                        before, viewers_before = _cpu_seconds(server), _cpu_seconds(viewer_proc.pid)
                         watched += _pushes(instep, secret, sha, rate, seconds)
+                        cpu["server, viewers"] += _cpu_seconds(server) - before
+                        cpu["viewers' own process"] += _cpu_seconds(viewer_proc.pid) - viewers_before
                     finally:
                         out, _ = viewer_proc.communicate("stop\n", timeout=60)
                     lines += int(out.split()[-1]) if out.strip().startswith("events") else 0
@@ -357,6 +383,11 @@ def bench_live(viewers: int, rate: float, seconds: float, rounds: int) -> None:
         f"ratio with/without viewers: p50 {p50:.2f}x, p99 {p99:.2f}x  ({'ok' if p50 <= 1.10 and p99 <= 1.10 else 'MISSED'}); "
         f"viewers received {lines} log events in total"
     )
+    print(
+        "CPU seconds over the pushing phases: "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+        + f" (2 cores x {rounds * seconds:.0f} s per phase)"
+    )
 
 
 def main() -> None:
@@ -367,7 +398,7 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=8, help="length of each phase")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--only", choices=["render", "live"], default=None)
     parser.add_argument("--viewers-process", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -3,12 +3,16 @@ where it stopped and renders each line to safe HTML once; every viewer of that j
 shared, already-encoded lines from its own index and waits on an asyncio event. No thread is
 held per viewer, and a viewer costs neither a read of the bus nor a render. A viewer that has
 caught up gets new lines at most once per `min_interval` (lines arriving meanwhile come in one
-event), so a chatty build costs each viewer a bounded number of events a second."""
+event), so a chatty build costs each viewer a bounded number of events a second. Each viewer's
+first wait is stretched by a random part of the interval, so many viewers of one log are spread
+over the second instead of all being written to at the same instant (a burst that delays every
+other answer of the server)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -64,11 +68,13 @@ class LiveLogs:
         poll_seconds: float = 0.3,
         clock: Callable[[], float] = time.monotonic,
         min_interval: float = 0.0,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.bus = bus
         self.ended = ended
         self.poll_seconds = poll_seconds
         self.min_interval = min_interval
+        self.jitter = jitter
         self.clock = clock
         self._feeds: dict[int, _Feed] = {}
 
@@ -117,22 +123,19 @@ class LiveLogs:
         deadline = self.clock() + max_seconds
         index = start
         quiet_until = 0.0  # when a caught-up viewer may get its next event
+        phase = self.min_interval * self.jitter()  # spreads viewers over the interval, once
         try:
             while True:
                 skipped = 0
-                if index < feed.end and feed.ended is None:
-                    # Let lines gather for a caught-up viewer (a backlog is sent at once).
-                    wait = min(quiet_until, deadline) - self.clock()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
                 if index < feed.base:
                     skipped, index = feed.base - index, feed.base
                 if index < feed.end:
                     chunk = feed.lines[index - feed.base : index - feed.base + BATCH]
                     yield Batch(index, len(chunk), "[" + ",".join(chunk) + "]", skipped)
                     index += len(chunk)
-                    if index >= feed.end:
-                        quiet_until = self.clock() + self.min_interval
+                    if index >= feed.end:  # caught up (a backlog is sent at once)
+                        quiet_until = self.clock() + self.min_interval + phase
+                        phase = 0.0
                     continue
                 if feed.ended is not None:
                     yield End(feed.ended)
@@ -144,8 +147,15 @@ class LiveLogs:
                 if remaining <= 0:
                     yield End("timeout")
                     return
+                quiet = quiet_until - self.clock()
+                if quiet > 0:
+                    # Nothing may be sent before then: sleep through the feed's changes (each
+                    # would otherwise wake every viewer) and take what gathered meanwhile.
+                    await asyncio.sleep(min(quiet, remaining))
+                    continue
                 try:
-                    await asyncio.wait_for(feed.changed.wait(), timeout=remaining)
+                    async with asyncio.timeout(remaining):
+                        await feed.changed.wait()
                 except TimeoutError:
                     pass
         finally:
