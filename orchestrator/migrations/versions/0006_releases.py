@@ -21,7 +21,9 @@ def upgrade() -> None:
     op.create_table(
         "releases",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
         sa.Column("version", sa.String(100), nullable=False),
         sa.Column("state", sa.String(30), nullable=False),
@@ -37,7 +39,9 @@ def upgrade() -> None:
     op.create_table(
         "release_platforms",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("platform", sa.String(20), nullable=False),
         sa.Column("state", sa.String(30), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
@@ -50,7 +54,9 @@ def upgrade() -> None:
     op.create_table(
         "release_approvals",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("role", sa.String(30), nullable=False),
         sa.Column("person", sa.String(200), nullable=False),
         sa.Column("via", sa.String(20), nullable=False),
@@ -64,7 +70,9 @@ def upgrade() -> None:
     op.create_table(
         "gate_evaluations",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("platform", sa.String(20), nullable=False),
         sa.Column("passed", sa.Boolean(), nullable=False),
         sa.Column("facts", sa.JSON(), nullable=False),
@@ -75,8 +83,12 @@ def upgrade() -> None:
     op.create_table(
         "release_audit",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=True),
+        sa.Column(
+            "project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=True
+        ),
         sa.Column("person", sa.String(200), nullable=False),
         sa.Column("role", sa.String(30), nullable=False),
         sa.Column("action", sa.String(50), nullable=False),
@@ -87,7 +99,9 @@ def upgrade() -> None:
     op.create_index("ix_release_audit_release", "release_audit", ["release_id", "id"])
     op.create_table(
         "build_numbers",
-        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("platform", sa.String(20), nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("project_id", "platform"),
