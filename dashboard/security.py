@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.actors import Actor, current_actor, login_of, signer_of
+from orchestrator.context import Context
 from orchestrator.logins import COOKIE, MAX_AGE_SECONDS, LoginSession, anonymous
 from orchestrator.tokens import admits
 
@@ -57,6 +58,11 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def service_of(request: Request) -> Context:
+    """The service's context (database, stores, dispatcher) the pages read and act through."""
+    return request.app.state.instep
 
 
 def wants_html(request: Request) -> bool:

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Collection
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from orchestrator.context import Context
 from orchestrator.db.models import Project, Run
 from orchestrator.planner import Trigger, plan_run
@@ -60,9 +62,10 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
             s.commit()
         ctx.dispatcher.jobs(dispatches)
         return
+    message = None
     try:
         mirror = ensure_commit(ctx.settings.mirrors_dir, project_id, repo_url, sha)
-        _record_message(ctx, run_id, commit_message(mirror, sha))
+        message = commit_message(mirror, sha)
         spec = spec_at(mirror, sha, _known_devices(ctx))
         if spec is None:
             raise _PlanningFailed(f"no {SPEC_PATH} at the root of commit {sha[:12]}")
@@ -77,6 +80,7 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
     else:
         try:
             with ctx.db.session() as s:
+                _keep_message(s, run_id, message)
                 dispatches = apply_plan(s, run_id, plan)
                 s.commit()
         except Exception as exc:
@@ -87,19 +91,17 @@ def plan_queued_run(ctx: Context, run_id: int) -> None:
             return
     log.info("run %s failed at planning: %s", run_id, reason)
     with ctx.db.session() as s:
+        _keep_message(s, run_id, message)
         fail_planning(s, run_id, reason)
         s.commit()
 
 
-def _record_message(ctx: Context, run_id: int, message: str | None) -> None:
-    """Keep the commit's message with the run (shown in lists and searched by the text filter)."""
-    if message is None:
-        return
-    with ctx.db.session() as s:
-        run = s.get(Run, run_id)
-        if run is not None and run.message is None:
-            run.message = message
-            s.commit()
+def _keep_message(session: Session, run_id: int, message: str | None) -> None:
+    """Keep the commit's message with the run (shown in lists, searched by the text filter), in
+    the transaction that records the plan or the planning failure."""
+    run = session.get(Run, run_id)
+    if message is not None and run is not None and run.message is None:
+        run.message = message
 
 
 def _spec_reason(exc: SpecError) -> str:

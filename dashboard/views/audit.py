@@ -11,12 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from dashboard.security import page_actor
+from dashboard.security import page_actor, service_of
 from dashboard.templating import render
 from orchestrator import projects as project_service
 from orchestrator.actors import Actor
 from orchestrator.api.deps import MAX_ID
-from orchestrator.context import Context
 from orchestrator.releases import audit
 
 router = APIRouter(include_in_schema=False)
@@ -24,10 +23,6 @@ PageActor = Annotated[Actor, Depends(page_actor)]
 PAGE = 50
 DETAILS_SHOWN = 240
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _ctx(request: Request) -> Context:
-    return request.app.state.instep
 
 
 def _text(value: str | None, what: str, longest: int) -> str | None:
@@ -100,7 +95,7 @@ def audit_page(
     filters: Filters,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         projects = [p.name for p in project_service.list_projects(session)]
         actions = audit.actions(session)
         entries = _query(session, filters, before, PAGE)
@@ -130,7 +125,7 @@ def audit_export(
 ) -> Response:
     """Every matching event, newest first, as a downloaded JSON array; past MAX_EXPORT events the
     newest MAX_EXPORT, with `X-Instep-Truncated` saying so."""
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         entries = _query(session, filters, None, audit.MAX_EXPORT + 1)
         events = [e.to_json() for e in entries[: audit.MAX_EXPORT]]
     headers = {

@@ -10,11 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from dashboard.security import page_actor
+from dashboard.security import page_actor, service_of
 from dashboard.templating import render, when
 from orchestrator import projects as project_service
 from orchestrator.actors import Actor
-from orchestrator.context import Context
 from orchestrator.parity import board as boards
 from orchestrator.parity import service as parity_service
 
@@ -29,17 +28,13 @@ def at(iso: str | None) -> str:
     return when(datetime.fromisoformat(iso)) if iso else ""
 
 
-def _ctx(request: Request) -> Context:
-    return request.app.state.instep
-
-
 @router.get("/parity")
 def parity_page(
     request: Request,
     actor: PageActor,
     project: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         projects = [p.name for p in project_service.list_projects(session)]
         chosen = (project or "").strip() or None
         if chosen is not None and not chosen.isprintable():

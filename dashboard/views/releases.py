@@ -11,12 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dashboard.security import page_actor, refuse_unless
+from dashboard.security import page_actor, refuse_unless, service_of
 from dashboard.templating import render
 from orchestrator import projects as project_service
 from orchestrator.actors import Actor
 from orchestrator.api.deps import MAX_ID
-from orchestrator.context import Context
 from orchestrator.releases import flows, service
 from orchestrator.releases.routes import PlatformOut, ReleaseDetail, release_view
 from orchestrator.spec.release import ReleaseSpec, RolloutPlan
@@ -111,10 +110,6 @@ def rollout_actions(version: str, p: PlatformOut, plan: RolloutPlan | None) -> l
     return out
 
 
-def _ctx(request: Request) -> Context:
-    return request.app.state.instep
-
-
 def _id(value: int) -> int:
     if not 1 <= value <= MAX_ID:
         raise HTTPException(404, f"no release with id {value}")
@@ -142,7 +137,7 @@ def releases_page(
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     filters = {"project": project or "", "state": state if state in STATES else ""}
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         projects = [p.name for p in project_service.list_projects(session)]
         project_id = None
         if filters["project"]:
@@ -190,7 +185,7 @@ def release_context(session: Any, release_id: int, actor: Actor) -> dict[str, An
 
 @router.get("/releases/{release_id}")
 def release_page(request: Request, release_id: int, actor: PageActor) -> Response:
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         context = release_context(session, release_id, actor)
     return render(request, "release.html.j2", context)
 
@@ -199,7 +194,7 @@ def _refused(request: Request, release_id: int, actor: Actor, exc: service.Relea
     """The release page again with the service's message (and its status), nothing changed."""
     if isinstance(exc, service.ReleaseNotFound):
         raise HTTPException(404, str(exc))
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         context = release_context(session, release_id, actor)
     return render(request, "release.html.j2", {**context, "error": str(exc)}, status_code=exc.status)
 
@@ -219,7 +214,7 @@ def decide(
         raise HTTPException(422, "decision must be approve or reject")
     if role not in ("", *APPROVERS):
         raise HTTPException(422, "role must be qa or release_manager")
-    ctx = _ctx(request)
+    ctx = service_of(request)
     with ctx.db.session() as session:
         try:
             _row, dispatches = flows.decide(
@@ -262,7 +257,7 @@ def _offered(session: Any, release_id: int, actor: Actor, verb: str, platform: s
 @router.get("/releases/{release_id}/rollout/{verb}/{platform}")
 def confirm_page(request: Request, release_id: int, verb: str, platform: str, actor: PageActor) -> Response:
     """The confirmation: what exactly will happen, and the form that does it."""
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         action = _offered(session, release_id, actor, verb, platform)
         release, _plan = _load(session, release_id)
     return render(
@@ -286,7 +281,7 @@ def steer(
         raise HTTPException(404, f"no rollout action {verb!r} for platform {platform!r}")
     if verb == "rollout" and to is None:
         raise HTTPException(422, "a raise needs `to`: the percentage of users")
-    ctx = _ctx(request)
+    ctx = service_of(request)
     try:
         errors = rollouts.act(
             ctx, _id(release_id), actor, verb, platform=platform, percent_to=to if verb == "rollout" else None

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from dashboard.security import page_actor, refuse_unless
+from dashboard.security import page_actor, refuse_unless, service_of
 from dashboard.templating import render
 from orchestrator import reviews as service
 from orchestrator.actors import Actor
@@ -51,10 +51,6 @@ class Item:
     @property
     def needs_review(self) -> bool:
         return self.status in NEEDS_REVIEW
-
-
-def _ctx(request: Request) -> Context:
-    return request.app.state.instep
 
 
 def _item(c: Comparison, project: str, reviews: list[Review]) -> Item:
@@ -130,7 +126,7 @@ def review_order(items: list[Item]) -> list[Item]:
 
 @router.get("/runs/{run_id}/review")
 def review_page(request: Request, run_id: int, actor: PageActor) -> Response:
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         run = _get_run(session, run_id)
         items = _run_items(session, run)
         project = run.project.name
@@ -193,7 +189,7 @@ def comparison_context(ctx: Context, session: Any, comparison_id: int, actor: Ac
 
 @router.get("/comparisons/{comparison_id}")
 def comparison_page(request: Request, comparison_id: int, actor: PageActor) -> Response:
-    ctx = _ctx(request)
+    ctx = service_of(request)
     with ctx.db.read_session() as session:
         context = comparison_context(ctx, session, comparison_id, actor)
     return render(request, "comparison.html.j2", context)
@@ -208,7 +204,7 @@ def review_one(
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     refuse_unless(actor, *REVIEWERS)
-    ctx = _ctx(request)
+    ctx = service_of(request)
     if decision not in ("approved", "rejected"):
         raise HTTPException(422, "decision must be approved or rejected")
     error = None
@@ -244,7 +240,7 @@ def review_all(
 ) -> Response:
     """Approve every comparison of the run that still needs a decision."""
     refuse_unless(actor, *REVIEWERS)
-    ctx = _ctx(request)
+    ctx = service_of(request)
     dispatches = []
     with ctx.db.session() as session:
         _get_run(session, run_id)

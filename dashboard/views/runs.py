@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from dashboard.ansi import looks_like_error, to_html
 from dashboard.results import counts, result_rows, status_counts
-from dashboard.security import page_actor, refuse_unless
+from dashboard.security import page_actor, refuse_unless, service_of
 from dashboard.templating import render
 from orchestrator import projects as project_service
 from orchestrator import runs as service
@@ -35,10 +35,6 @@ LOG_TAIL_LINES = 5000
 LOG_MAX_BYTES = 8 * 1024 * 1024
 
 
-def _ctx(request: Request) -> Context:
-    return request.app.state.instep
-
-
 @router.get("/")
 def home() -> Response:
     return RedirectResponse("/runs", status_code=303)
@@ -54,7 +50,7 @@ def runs_page(
     q: Annotated[str | None, Query(max_length=200)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    ctx = _ctx(request)
+    ctx = service_of(request)
     filters = {
         "project": project or "",
         "status": status if status in STATUSES else "",
@@ -146,7 +142,7 @@ def run_context(session: Any, run_id: int, actor: Actor) -> dict[str, Any]:
 
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: int, actor: PageActor) -> Response:
-    with _ctx(request).db.read_session() as session:
+    with service_of(request).db.read_session() as session:
         context = run_context(session, _id(run_id), actor)
     fragment = request.headers.get("hx-target") == "run-live"
     return render(request, "_run_live.html.j2" if fragment else "run.html.j2", context)
@@ -161,7 +157,7 @@ def _id(value: int) -> int:
 @router.post("/runs/{run_id}/cancel")
 def cancel(request: Request, run_id: int, actor: PageActor) -> Response:
     refuse_unless(actor, *STEERING)
-    ctx = _ctx(request)
+    ctx = service_of(request)
     with ctx.db.session() as session:
         try:
             run = service.get_run(session, _id(run_id))
@@ -178,7 +174,7 @@ def cancel(request: Request, run_id: int, actor: PageActor) -> Response:
 @router.post("/runs/{run_id}/rerun")
 def rerun(request: Request, run_id: int, actor: PageActor) -> Response:
     refuse_unless(actor, *STEERING)
-    ctx = _ctx(request)
+    ctx = service_of(request)
     with ctx.db.session() as session:
         try:
             run = service.get_run(session, _id(run_id))
@@ -213,7 +209,7 @@ def _stored_log(ctx: Context, session: Any, job: Job) -> list[str] | None:
 
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: int, actor: PageActor) -> Response:
-    ctx = _ctx(request)
+    ctx = service_of(request)
     with ctx.db.read_session() as session:
         job = session.get(Job, _id(job_id))
         if job is None:
